@@ -1,0 +1,46 @@
+# catalyst-api developer entry points. `make run` and `make test` are the two a new user needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DATA ?= $(CURDIR)/.catalyst
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install run test lint bench clean fmt
+
+install: $(VENV)/.installed $(VENV)/.tools
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(VENV)/.tools: scripts/install-tools.sh $(VENV)/.installed
+	bash scripts/install-tools.sh $(VENV)
+	@touch $@
+
+run: install
+	@mkdir -p $(DATA)
+	$(BIN)/catalyst-api serve --sandbox --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q -m "not slow and not bench"
+
+bench: install
+	$(BIN)/python -m bench
+
+fmt: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) .catalyst .mypy_cache .ruff_cache

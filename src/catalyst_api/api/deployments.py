@@ -1,0 +1,165 @@
+"""Deployment routes: create, list, get, events, SSE logs, kubeconfig, retry, destroy.
+
+Thin by design: read the request, call `DeploymentService`, shape the response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from ..deployments import KUBECONFIG_MAX_BYTES
+from ..errors import InvalidRequest, PayloadTooLarge, Unprocessable
+from ..events import DeploymentStream, Subscription
+from .bodies import read_capped
+from .deps import services
+from .responses import json_response
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
+
+CREATE_MAX_BYTES = 1 << 20
+SMALL_BODY_MAX_BYTES = 64 << 10
+SSE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Connection": "keep-alive",
+    "X-Accel-Buffering": "no",
+}
+
+
+def _create_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        "payload-too-large", f"request body exceeds {CREATE_MAX_BYTES} bytes"
+    )
+
+
+def _small_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        "payload-too-large", f"request body exceeds {SMALL_BODY_MAX_BYTES} bytes"
+    )
+
+
+def _kubeconfig_too_large() -> Unprocessable:
+    return Unprocessable("body-too-large", f"kubeconfig body exceeds {KUBECONFIG_MAX_BYTES} bytes")
+
+
+@router.post("", status_code=201)
+async def create_deployment(request: Request) -> Response:
+    """Validate and record a deployment, then provision it in the background (201)."""
+    body = await read_capped(request, CREATE_MAX_BYTES, _create_too_large)
+    created = await services(request).deployments.create(body)
+    return json_response(created, 201)
+
+
+@router.get("")
+async def list_deployments(
+    request: Request,
+    status: str | None = None,
+    limit: str | None = None,
+    cursor: str | None = None,
+) -> Response:
+    """Newest first; `?status=`, `?limit=` (default 50, max 500), `?cursor=`."""
+    return json_response(
+        services(request).deployments.list(status=status, limit=limit, cursor=cursor)
+    )
+
+
+@router.get("/{deployment_id}")
+async def get_deployment(deployment_id: str, request: Request) -> Response:
+    svc = services(request).deployments
+    return json_response(svc.state(svc.get(deployment_id)))
+
+
+@router.get("/{deployment_id}/events")
+async def get_events(deployment_id: str, request: Request) -> Response:
+    svc = services(request).deployments
+    return json_response(svc.events(svc.get(deployment_id)))
+
+
+def _cursor(request: Request, since: str | None) -> int:
+    raw = request.headers.get("last-event-id") or since
+    if raw is None or raw.strip() == "":
+        return 0
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidRequest(
+            "invalid-last-event-id", "Last-Event-ID / since must be an event seq number"
+        ) from None
+    return max(value, 0)
+
+
+@router.get("/{deployment_id}/logs")
+async def stream_logs(
+    deployment_id: str, request: Request, since: str | None = None
+) -> Response:
+    """SSE: replay after `Last-Event-ID`/`?since=` (or everything), then live, then `done`."""
+    svc = services(request)
+    dep = svc.deployments.get(deployment_id)
+    stream = svc.deployments.stream(dep)
+    subscription = stream.subscribe(_cursor(request, since))
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _sse_frames(stream, subscription, svc.sse_ping_interval):
+                yield chunk
+            yield b"event: done\ndata: " + orjson.dumps(svc.deployments.state(dep)) + b"\n\n"
+        finally:
+            subscription.close()
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def _sse_frames(
+    stream: DeploymentStream, subscription: Subscription, ping_interval: float
+) -> AsyncIterator[bytes]:
+    """Data frames until the run is done and the subscriber has caught up; pings when idle."""
+    while True:
+        batch = subscription.pending()
+        if batch:
+            yield b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json) for item in batch)
+            continue
+        if stream.done:
+            return
+        if not await subscription.wait(ping_interval):
+            yield b": ping\n\n"
+
+
+@router.get("/{deployment_id}/kubeconfig")
+async def download_kubeconfig(deployment_id: str, request: Request) -> Response:
+    data, filename = await services(request).deployments.read_kubeconfig(deployment_id)
+    return Response(
+        data,
+        media_type="application/yaml",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.put("/{deployment_id}/kubeconfig", status_code=204)
+async def put_kubeconfig(deployment_id: str, request: Request) -> Response:
+    """cloud-init postback: bearer-checked, single use, 1 MiB cap, 204."""
+    svc = services(request).deployments
+    dep = svc.authorize_kubeconfig_put(deployment_id, request.headers.get("authorization"))
+    body = await read_capped(request, KUBECONFIG_MAX_BYTES, _kubeconfig_too_large)
+    await svc.store_kubeconfig(dep, body)
+    return Response(status_code=204)
+
+
+@router.post("/{deployment_id}/phases/{phase}/retry")
+async def retry_phase(deployment_id: str, phase: str, request: Request) -> Response:
+    svc = services(request).deployments
+    svc.get(deployment_id)
+    body = await read_capped(request, SMALL_BODY_MAX_BYTES, _small_too_large)
+    return json_response(await svc.retry(deployment_id, phase, body))
+
+
+@router.delete("/{deployment_id}", status_code=202)
+async def destroy_deployment(deployment_id: str, request: Request) -> Response:
+    svc = services(request).deployments
+    svc.get(deployment_id)
+    body = await read_capped(request, SMALL_BODY_MAX_BYTES, _small_too_large)
+    return json_response(await svc.destroy(deployment_id, body), 202)

@@ -1,0 +1,65 @@
+"""The one place errors become HTTP responses.
+
+`CatalystError` → its status and body; Starlette's 404/405 → the original's texts; a request
+validation error (FastAPI) → 400 JSON; anything else → a plain 500 and one log line, never a
+traceback in the response.
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import CatalystError
+from .responses import json_response, text_response
+
+__all__ = ["install_error_handlers"]
+
+log = structlog.get_logger(__name__)
+
+
+async def _catalyst_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CatalystError)
+    text = exc.text()
+    if text is not None:
+        return text_response(text, exc.status)
+    return json_response(exc.body(), exc.status)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return text_response("404 page not found\n", 404)
+    if exc.status_code == 405:
+        return Response(status_code=405, headers=dict(exc.headers or {}))
+    return json_response({"error": "http-error", "detail": str(exc.detail)}, exc.status_code)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return json_response(
+        {"error": "invalid-request", "detail": f"{where}: {first.get('msg', 'invalid')}"}, 400
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error(
+        "unhandled error",
+        path=request.url.path,
+        method=request.method,
+        error=type(exc).__name__,
+    )
+    return json_response({"error": "internal-error", "detail": "internal server error"}, 500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(CatalystError, _catalyst_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,164 @@
+"""ASGI middleware: request id + JSON access log + HTTP metrics, and the original's CORS.
+
+Pure ASGI (no BaseHTTPMiddleware) so streaming responses pass through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import structlog
+
+from ..metrics import Metrics
+
+__all__ = ["AccessLogMiddleware", "CorsMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = structlog.get_logger("catalyst_api.access")
+
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class AccessLogMiddleware:
+    """One log line per request with a request id; counts and times requests by route."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = (
+            incoming
+            if incoming and _SAFE_REQUEST_ID.fullmatch(incoming)
+            else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        start = time.perf_counter()
+        status = 500
+        first_byte: float | None = None
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, first_byte
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                first_byte = time.perf_counter()
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            elapsed = time.perf_counter() - start
+            metrics = self.metrics()
+            if metrics is not None:
+                metrics.http_requests.labels(method=method, route=template, status=status).inc()
+                metrics.http_duration.labels(method=method, route=template).observe(
+                    (first_byte or time.perf_counter()) - start
+                )
+            client = scope.get("client")
+            log.info(
+                "request",
+                request_id=request_id,
+                method=method,
+                path=scope.get("path", ""),
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                remote=client[0] if client else None,
+            )
+
+
+_ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_ALLOWED_HEADERS = ("accept", "content-type", "authorization")
+
+
+class CorsMiddleware:
+    """CORS as the original's go-chi/cors setup (spec §3.0): one origin, fixed methods and
+    headers, max-age 300, no credentials; preflights answered here with an empty 200."""
+
+    def __init__(self, app: ASGIApp, *, origin: str) -> None:
+        self.app = app
+        self.origin = origin.strip() or "*"
+
+    def _allowed(self, origin: str) -> bool:
+        return self.origin == "*" or origin.lower() == self.origin.lower()
+
+    def _allow_origin_value(self, origin: str) -> str:
+        return "*" if self.origin == "*" else origin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        requested_method = _header(scope, b"access-control-request-method")
+        if scope.get("method") == "OPTIONS" and requested_method is not None:
+            await self._preflight(origin, requested_method, scope, send)
+            return
+        if origin is None or not self._allowed(origin):
+            await self.app(scope, receive, send)
+            return
+        allow = self._allow_origin_value(origin).encode()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"access-control-allow-origin", allow))
+                headers.append((b"vary", b"Origin"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    async def _preflight(
+        self, origin: str | None, requested_method: str, scope: Scope, send: Send
+    ) -> None:
+        headers: list[tuple[bytes, bytes]] = [
+            (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+            (b"content-length", b"0"),
+        ]
+        method = requested_method.strip().upper()
+        raw_req_headers = _header(scope, b"access-control-request-headers") or ""
+        req_headers = [h.strip().lower() for h in raw_req_headers.split(",") if h.strip()]
+        if (
+            origin is not None
+            and self._allowed(origin)
+            and method in _ALLOWED_METHODS
+            and all(h in _ALLOWED_HEADERS for h in req_headers)
+        ):
+            headers.append(
+                (b"access-control-allow-origin", self._allow_origin_value(origin).encode())
+            )
+            headers.append((b"access-control-allow-methods", method.encode()))
+            if req_headers:
+                headers.append(
+                    (b"access-control-allow-headers", ", ".join(req_headers).encode())
+                )
+            headers.append((b"access-control-max-age", b"300"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,14 @@
+"""Every router the app mounts, in registration order (static paths before templated ones)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import deployments, health
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    deployments.router,
+]

@@ -1,0 +1,133 @@
+"""`catalyst-api` command line: `serve`, `fake-kube` and the `deployments` client.
+
+Settings are read here, once, from the environment (plus flags) and handed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+_DATA_DIR_DEFAULTS = {
+    "CATALYST_DEPLOYMENTS_DIR": "deployments",
+    "CATALYST_KUBECONFIGS_DIR": "kubeconfigs",
+    "CATALYST_EXECUTIONS_DIR": "executions",
+    "CATALYST_TOFU_WORKDIR": "tofu",
+    "CATALYST_K8SCACHE_KUBECONFIGS_DIR": "kubeconfigs",
+    "CATALYST_K8SCACHE_SNAPSHOT_DIR": "cache",
+}
+
+
+def _serve_environ(data_dir: str | None) -> dict[str, str]:
+    """The process environment, with every data dir defaulted under `--data-dir`."""
+    environ = dict(os.environ)
+    if data_dir:
+        base = Path(data_dir).absolute()
+        for name, sub in _DATA_DIR_DEFAULTS.items():
+            if not environ.get(name, "").strip():
+                environ[name] = str(base / sub)
+    return environ
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .config import ConfigError, Settings
+    from .logs import configure_logging
+
+    overrides: dict[str, Any] = {}
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.sandbox:
+        overrides["sandbox"] = True
+    if args.sandbox_speed is not None:
+        overrides["sandbox_speed"] = args.sandbox_speed
+    if args.sandbox_fail is not None:
+        overrides["sandbox_fail_components"] = args.sandbox_fail
+    try:
+        settings = Settings.from_env(_serve_environ(args.data_dir), **overrides)
+    except ConfigError as exc:
+        print(f"catalyst-api: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    app = _build_app(settings, host=args.host)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+    )
+    return 0
+
+
+def _build_app(settings: Any, *, host: str) -> Any:
+    from .app import create_app
+
+    if settings.sandbox:
+        from .sandbox.wiring import sandbox_app
+
+        return sandbox_app(settings, host=host)
+    return create_app(settings)
+
+
+def _cmd_fake_kube(argv: list[str]) -> int:
+    from .sandbox.fakekube.cli import fake_kube_main
+
+    return fake_kube_main(argv)
+
+
+def _cmd_deployments(argv: list[str]) -> int:
+    from .client.cli import deployments_main
+
+    return deployments_main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `catalyst-api` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "fake-kube":
+        return _cmd_fake_kube(args_list[1:])
+    if args_list and args_list[0] == "deployments":
+        return _cmd_deployments(args_list[1:])
+    parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
+    serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default: $PORT or 8080)")
+    serve.add_argument(
+        "--data-dir",
+        default=None,
+        help="put every data directory under this path (env variables still win)",
+    )
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="simulate the cloud and the new clusters on this machine (no cloud account)",
+    )
+    serve.add_argument("--sandbox-speed", type=float, default=None, help="sandbox time factor")
+    serve.add_argument(
+        "--sandbox-fail",
+        default=None,
+        metavar="COMPONENT[,...]",
+        help="bootstrap-kit components the sandbox makes fail",
+    )
+    sub.add_parser("fake-kube", help="run a fake kube-apiserver (see fake-kube --help)")
+    sub.add_parser("deployments", help="client for a running catalyst-api (see deployments --help)")
+    args = parser.parse_args(args_list)
+    if args.command == "serve":
+        return _cmd_serve(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

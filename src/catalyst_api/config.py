@@ -1,0 +1,372 @@
+"""Every setting catalyst-api reads, in one typed object.
+
+The names and defaults are the original service's environment variables (spec §2, the seed
+Deployment and platform §5/§6.2) plus the ones our contract adds. `Settings.from_env(mapping)`
+is the only place the environment is read: `cli.py` calls it once with `os.environ` and hands the
+object down. An empty value counts as unset. A value that cannot be parsed stops startup with a
+`ConfigError` that names the variable.
+
+`docs/configuration.md` lists every field; `tests/test_config_docs.py` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "format_go_duration",
+    "parse_go_duration",
+]
+
+
+class ConfigError(ValueError):
+    """A setting could not be parsed; the message names the variable."""
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_UNIT_SECONDS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "μs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+
+
+def parse_go_duration(text: str) -> timedelta:
+    """Parse Go `time.ParseDuration` syntax (`90m`, `1h30m`, `500ms`, `-2s`, `0`)."""
+    raw = text.strip()
+    if not raw:
+        raise ValueError("empty duration")
+    sign = 1.0
+    body = raw
+    if body[0] in "+-":
+        sign = -1.0 if body[0] == "-" else 1.0
+        body = body[1:]
+    if body == "0":
+        return timedelta(0)
+    pos = 0
+    total = 0.0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)
+        if match is None:
+            raise ValueError(f"invalid duration {raw!r} (use Go syntax such as 30s, 15m, 1h30m)")
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos == 0:
+        raise ValueError(f"invalid duration {raw!r}")
+    return timedelta(seconds=sign * total)
+
+
+def format_go_duration(value: timedelta) -> str:
+    """Format like Go's `Duration.String()`: `15m0s`, `1h0m0s`, `30s`, `200ms`, `0s`."""
+    total_ns = round(value.total_seconds() * 1e9)
+    if total_ns == 0:
+        return "0s"
+    sign = "-" if total_ns < 0 else ""
+    ns = abs(total_ns)
+    if ns < 1_000_000_000:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if ns >= size:
+                return sign + _trim_fraction(ns / size) + unit
+    hours, rest = divmod(ns, 3_600_000_000_000)
+    minutes, rest = divmod(rest, 60_000_000_000)
+    seconds = _trim_fraction(rest / 1e9)
+    if hours:
+        return f"{sign}{hours}h{minutes}m{seconds}s"
+    if minutes:
+        return f"{sign}{minutes}m{seconds}s"
+    return f"{sign}{seconds}s"
+
+
+def _trim_fraction(number: float) -> str:
+    text = f"{number:.9f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _positive_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        parsed = value
+    elif isinstance(value, int | float):
+        parsed = timedelta(seconds=value)
+    else:
+        parsed = parse_go_duration(str(value))
+    if parsed <= timedelta(0):
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return parsed
+
+
+Duration = Annotated[timedelta, BeforeValidator(_positive_duration)]
+
+
+def _default_tofu_binary() -> str:
+    return "tofu" if shutil.which("tofu") else "terraform"
+
+
+class Settings(BaseSettings):
+    """catalyst-api configuration; field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    # --- HTTP ----------------------------------------------------------------------------------
+    port: int = Field(8080, validation_alias="PORT", description="TCP port the API listens on.")
+    cors_origin: str = Field(
+        "*",
+        validation_alias="CORS_ORIGIN",
+        description="The single allowed CORS origin (`*` allows any).",
+    )
+    log_level: str = Field(
+        "info",
+        validation_alias="CATALYST_LOG_LEVEL",
+        description="Log level for the JSON logs: debug, info, warning, error.",
+    )
+
+    # --- Data directories ----------------------------------------------------------------------
+    deployments_dir: Path = Field(
+        Path("/var/lib/catalyst/deployments"),
+        validation_alias="CATALYST_DEPLOYMENTS_DIR",
+        description="Deployment records (`<id>.json`) and event logs (`<id>.events.jsonl`). "
+        "Unwritable: the service runs in memory and `/readyz` answers 503.",
+    )
+    kubeconfigs_dir: Path = Field(
+        Path("/var/lib/catalyst/kubeconfigs"),
+        validation_alias="CATALYST_KUBECONFIGS_DIR",
+        description="Kubeconfigs PUT back by cloud-init (`<id>.yaml`, 0600).",
+    )
+    executions_dir: Path = Field(
+        Path("/var/lib/catalyst/executions"),
+        validation_alias="CATALYST_EXECUTIONS_DIR",
+        description="Jobs / executions / log lines store; unusable means the jobs endpoints "
+        "answer 503.",
+    )
+
+    # --- Pool domains and DNS ------------------------------------------------------------------
+    pool_domain_manager_url: str = Field(
+        "",
+        validation_alias="POOL_DOMAIN_MANAGER_URL",
+        description="pool-domain-manager base URL. Unset or empty: embedded mode (catalyst-api "
+        "reserves pool subdomains itself and writes the A records through Dynadot).",
+    )
+    dynadot_api_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="DYNADOT_API_KEY",
+        description="Dynadot API key (secret `dynadot-api-credentials`, key `api-key`).",
+    )
+    dynadot_api_secret: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="DYNADOT_API_SECRET",
+        description="Dynadot API secret (secret `dynadot-api-credentials`, key `api-secret`).",
+    )
+    dynadot_managed_domains: str = Field(
+        "",
+        validation_alias="DYNADOT_MANAGED_DOMAINS",
+        description="Managed pool-domain allowlist, comma or space separated; wins over "
+        "`DYNADOT_DOMAIN` and the built-in `openova.io`, `omani.works`.",
+    )
+    dynadot_domain: str = Field(
+        "",
+        validation_alias="DYNADOT_DOMAIN",
+        description="Legacy single managed pool domain, used when `DYNADOT_MANAGED_DOMAINS` "
+        "is empty.",
+    )
+    dynadot_api_url: str = Field(
+        "https://api.dynadot.com/api3.json",
+        validation_alias="DYNADOT_API_URL",
+        description="Full Dynadot API endpoint used for `set_dns2` record writes.",
+    )
+    hetzner_api_url: str = Field(
+        "https://api.hetzner.cloud/v1",
+        validation_alias="CATALYST_HETZNER_API_URL",
+        description="Hetzner Cloud API base URL for the read-only token check.",
+    )
+
+    # --- Phase 0 (OpenTofu) --------------------------------------------------------------------
+    ghcr_pull_token: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="CATALYST_GHCR_PULL_TOKEN",
+        description="GHCR pull token written into the Sovereign's `flux-system/ghcr-pull` "
+        "Secret; required for pool-mode deployments (see docs/SECRET-ROTATION.md).",
+    )
+    tofu_binary: str = Field(
+        default_factory=_default_tofu_binary,
+        validation_alias="CATALYST_TOFU_BINARY",
+        description="OpenTofu/Terraform executable. Default: `tofu` if on PATH, else "
+        "`terraform`.",
+    )
+    tofu_module_path: Path = Field(
+        Path("/infra/hetzner"),
+        validation_alias="CATALYST_TOFU_MODULE_PATH",
+        description="Source OpenTofu module staged into each workdir.",
+    )
+    tofu_workdir: Path = Field(
+        Path("/var/lib/catalyst/tofu"),
+        validation_alias="CATALYST_TOFU_WORKDIR",
+        description="Parent of the per-Sovereign workdirs (`<fqdn-with-dashes>/`); keep it on "
+        "the PVC so a retry after a restart finds the state.",
+    )
+    tofu_timeout: Duration = Field(
+        timedelta(minutes=30),
+        validation_alias="CATALYST_TOFU_TIMEOUT",
+        description="Budget for one Phase 0 run (Go duration).",
+    )
+    gitops_repo_url: str = Field(
+        "https://github.com/openova-io/openova",
+        validation_alias="CATALYST_GITOPS_REPO_URL",
+        description="tfvars `gitops_repo_url`: the repository Flux reconciles.",
+    )
+    gitops_branch: str = Field(
+        "main",
+        validation_alias="CATALYST_GITOPS_BRANCH",
+        description="tfvars `gitops_branch`.",
+    )
+    api_public_url: str = Field(
+        "https://console.openova.io/sovereign",
+        validation_alias="CATALYST_API_PUBLIC_URL",
+        description="Public origin the Sovereign's cloud-init PUTs its kubeconfig back to.",
+    )
+
+    # --- Phase 1 -------------------------------------------------------------------------------
+    kubeconfig_wait_timeout: Duration = Field(
+        timedelta(minutes=20),
+        validation_alias="CATALYST_KUBECONFIG_WAIT_TIMEOUT",
+        description="How long after Phase 0 the deployment waits for the kubeconfig postback "
+        "before failing (Go duration).",
+    )
+    phase1_watch_timeout: Duration = Field(
+        timedelta(minutes=60),
+        validation_alias="CATALYST_PHASE1_WATCH_TIMEOUT",
+        description="Overall Phase 1 HelmRelease watch budget (Go duration).",
+    )
+    phase1_min_bootstrap_kit_hrs: int = Field(
+        11,
+        validation_alias="CATALYST_PHASE1_MIN_BOOTSTRAP_KIT_HRS",
+        description="Minimum observed `bp-*` HelmReleases before all-terminal ends Phase 1.",
+    )
+    phase1_first_seen_timeout: Duration = Field(
+        timedelta(minutes=15),
+        validation_alias="CATALYST_PHASE1_FIRST_SEEN_TIMEOUT",
+        description="After this long with zero HelmReleases seen, warn once (Go duration).",
+    )
+
+    # --- k8scache ------------------------------------------------------------------------------
+    k8scache_kubeconfigs_dir: Path = Field(
+        Path("/var/lib/catalyst/kubeconfigs"),
+        validation_alias="CATALYST_K8SCACHE_KUBECONFIGS_DIR",
+        description="Kubeconfigs the k8scache watches (same directory as the postback).",
+    )
+    k8scache_snapshot_dir: Path = Field(
+        Path("/var/cache/sov-cache"),
+        validation_alias="CATALYST_K8SCACHE_SNAPSHOT_DIR",
+        description="k8scache disk snapshots for fast cold starts.",
+    )
+    k8scache_kinds_configmap: str = Field(
+        "",
+        validation_alias="CATALYST_K8SCACHE_KINDS_CONFIGMAP",
+        description="ConfigMap extending the k8scache kinds registry; empty disables it.",
+    )
+    k8scache_kinds_configmap_namespace: str = Field(
+        "catalyst",
+        validation_alias="CATALYST_K8SCACHE_KINDS_CONFIGMAP_NAMESPACE",
+        description="Namespace of the kinds ConfigMap.",
+    )
+    k8scache_user_header: str = Field(
+        "X-Forwarded-User",
+        validation_alias="CATALYST_K8SCACHE_USER_HEADER",
+        description="Request header carrying the user for k8scache SubjectAccessReview checks.",
+    )
+
+    # --- Sandbox -------------------------------------------------------------------------------
+    sandbox: bool = Field(
+        False,
+        validation_alias="CATALYST_SANDBOX",
+        description="Run with the simulated cloud and Sovereigns (`serve --sandbox`).",
+    )
+    sandbox_speed: float = Field(
+        1.0,
+        validation_alias="CATALYST_SANDBOX_SPEED",
+        description="Sandbox time factor: 10 runs the simulated timings ten times faster.",
+    )
+    sandbox_fail_components: str = Field(
+        "",
+        validation_alias="CATALYST_SANDBOX_FAIL_COMPONENTS",
+        description="Comma-separated bootstrap-kit components the sandbox makes fail "
+        "(`InstallFailed`).",
+    )
+
+    @field_validator("phase1_min_bootstrap_kit_hrs")
+    @classmethod
+    def _positive_count(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive integer")
+        return value
+
+    @field_validator("sandbox_speed")
+    @classmethod
+    def _positive_speed(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    @field_validator("pool_domain_manager_url", "hetzner_api_url", "api_public_url")
+    @classmethod
+    def _trim_trailing_slash(cls, value: str) -> str:
+        return value.strip().rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what from_env() passes in: no module reads os.environ behind our back.
+        return (init_settings,)
+
+    @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Map of environment variable name → field name."""
+        return {str(field.validation_alias): name for name, field in cls.model_fields.items()}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Build settings from an environment mapping; empty values count as unset.
+
+        `overrides` are field names (not env names) that win over the mapping (CLI flags).
+        """
+        known = cls.env_names()
+        values: dict[str, Any] = {
+            known[key]: value
+            for key, value in environ.items()
+            if key in known and value is not None and value.strip() != ""
+        }
+        values.update(overrides)
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            field_to_env = {field: env for env, field in known.items()}
+            problems = []
+            for error in exc.errors():
+                loc = str(error["loc"][0]) if error["loc"] else "?"
+                env = field_to_env.get(loc, loc)
+                problems.append(f"{env}: {error['msg']} (got {error.get('input')!r})")
+            raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+    def secret_values(self) -> list[str]:
+        """Every non-empty secret value, for the log scrubber."""
+        secrets = (self.dynadot_api_key, self.dynadot_api_secret, self.ghcr_pull_token)
+        return [value for s in secrets if (value := s.get_secret_value())]

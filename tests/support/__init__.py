@@ -1,0 +1,1 @@
+"""Shared test helpers: a live uvicorn server, scripted backends, settings builders."""

@@ -1,0 +1,89 @@
+"""Scripted backends for the deployment service seams (used where the real one is not the
+subject of the test). They obey the same protocols the real provisioner / Phase 1 do."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalyst_api.deployments import Phase1Outcome
+from catalyst_api.events import Emit, Event
+from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
+
+
+@dataclass
+class ScriptedProvisioner:
+    """Emits `lines` tofu events (with `delay` between), optionally waits for `gate`, then
+    returns outputs or raises `fail_with`."""
+
+    lines: int = 3
+    delay: float = 0.0
+    fail_with: str | None = None
+    gate: threading.Event | None = None
+    lb_ip: str = "203.0.113.20"
+    jobs: list[ProvisionJob] = field(default_factory=list)
+    destroyed: list[str] = field(default_factory=list)
+    state_fqdns: set[str] = field(default_factory=set)
+    on_applied: list[object] = field(default_factory=list)
+
+    async def apply(self, job: ProvisionJob, emit: Emit) -> Phase0Outputs:
+        self.jobs.append(job)
+        emit(Event(phase="tofu-init", message="Initialising OpenTofu working directory"))
+        for i in range(self.lines):
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            emit(Event(phase="tofu", message=f"line {i}"))
+        if self.gate is not None:
+            await asyncio.to_thread(self.gate.wait, 30)
+        if self.fail_with is not None:
+            raise ProvisionError(self.fail_with)
+        self.state_fqdns.add(job.sovereign_fqdn)
+        for hook in self.on_applied:
+            result = hook(job)  # type: ignore[operator]
+            if asyncio.iscoroutine(result):
+                await result
+        fqdn = job.sovereign_fqdn
+        return Phase0Outputs(
+            control_plane_ip="203.0.113.10",
+            load_balancer_ip=self.lb_ip,
+            sovereign_fqdn=fqdn,
+            console_url=f"https://console.{fqdn}",
+            gitops_repo_url=f"https://gitea.{fqdn}",
+            raw={},
+        )
+
+    async def destroy(self, job: ProvisionJob, emit: Emit) -> None:
+        emit(Event(phase="tofu-destroy", message="destroying"))
+        self.destroyed.append(job.sovereign_fqdn)
+        self.state_fqdns.discard(job.sovereign_fqdn)
+
+    def has_state(self, fqdn: str) -> bool:
+        return fqdn in self.state_fqdns
+
+    def workdir_for(self, fqdn: str) -> Path:
+        return Path("/nonexistent") / fqdn
+
+
+@dataclass
+class ScriptedPhase1:
+    """Emits one installed event per component and reports them."""
+
+    components: tuple[str, ...] = ("cilium", "cert-manager", "flux")
+    fail: tuple[str, ...] = ()
+    gate: threading.Event | None = None
+    kubeconfigs: list[bytes] = field(default_factory=list)
+
+    async def run(self, *, deployment_id: str, kubeconfig: bytes, emit: Emit) -> Phase1Outcome:
+        self.kubeconfigs.append(kubeconfig)
+        if self.gate is not None:
+            await asyncio.to_thread(self.gate.wait, 30)
+        states: dict[str, str] = {}
+        for name in self.components:
+            state = "failed" if name in self.fail else "installed"
+            level = "error" if state == "failed" else "info"
+            emit(Event(phase="component", level=level, component=name, state=state, message=state))
+            states[name] = state
+        outcome = "failed" if self.fail else "ready"
+        return Phase1Outcome(states=states, outcome=outcome)
