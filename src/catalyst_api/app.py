@@ -45,4 +45,3 @@ def create_app(settings: Settings, *, overrides: Overrides | None = None) -> Fas
     app.add_middleware(AccessLogMiddleware, metrics=lambda: access_metrics.get("current"))
     app.add_middleware(CorsMiddleware, origin=settings.cors_origin)
     return app
-

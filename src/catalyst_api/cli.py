@@ -102,7 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
     serve.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, default=None, help="listen port (default: $PORT or 8080)")
+    serve.add_argument(
+        "--port", type=int, default=None, help="listen port (default: $PORT or 8080)"
+    )
     serve.add_argument(
         "--data-dir",
         default=None,

@@ -203,8 +203,7 @@ class Settings(BaseSettings):
     tofu_binary: str = Field(
         default_factory=_default_tofu_binary,
         validation_alias="CATALYST_TOFU_BINARY",
-        description="OpenTofu/Terraform executable. Default: `tofu` if on PATH, else "
-        "`terraform`.",
+        description="OpenTofu/Terraform executable. Default: `tofu` if on PATH, else `terraform`.",
     )
     tofu_module_path: Path = Field(
         Path("/infra/hetzner"),

@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from catalyst_api.deployments import Phase1Outcome
 from catalyst_api.events import Emit, Event
 from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
@@ -27,6 +29,8 @@ class ScriptedProvisioner:
     destroyed: list[str] = field(default_factory=list)
     state_fqdns: set[str] = field(default_factory=set)
     on_applied: list[object] = field(default_factory=list)
+    postback_base: str | None = None  # like cloud-init: PUT a kubeconfig after Phase 0
+    kubeconfig: bytes = b"apiVersion: v1\nkind: Config\nclusters: []\n"
 
     async def apply(self, job: ProvisionJob, emit: Emit) -> Phase0Outputs:
         self.jobs.append(job)
@@ -44,6 +48,8 @@ class ScriptedProvisioner:
             result = hook(job)  # type: ignore[operator]
             if asyncio.iscoroutine(result):
                 await result
+        if self.postback_base is not None:
+            asyncio.get_running_loop().create_task(self._postback(job))
         fqdn = job.sovereign_fqdn
         return Phase0Outputs(
             control_plane_ip="203.0.113.10",
@@ -53,6 +59,15 @@ class ScriptedProvisioner:
             gitops_repo_url=f"https://gitea.{fqdn}",
             raw={},
         )
+
+    async def _postback(self, job: ProvisionJob) -> None:
+        token = job.kubeconfig_bearer_token.get_secret_value()
+        async with httpx.AsyncClient(timeout=10) as client:
+            await client.put(
+                f"{self.postback_base}/api/v1/deployments/{job.deployment_id}/kubeconfig",
+                content=self.kubeconfig,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-yaml"},
+            )
 
     async def destroy(self, job: ProvisionJob, emit: Emit) -> None:
         emit(Event(phase="tofu-destroy", message="destroying"))

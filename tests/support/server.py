@@ -83,9 +83,7 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(
-    settings: Settings, overrides: Overrides | None = None
-) -> Iterator[LiveServer]:
+def live_server(settings: Settings, overrides: Overrides | None = None) -> Iterator[LiveServer]:
     server = LiveServer(create_app(settings, overrides=overrides)).start()
     try:
         yield server

@@ -11,9 +11,7 @@ from ..errors import CatalystError
 __all__ = ["read_capped"]
 
 
-async def read_capped(
-    request: Request, cap: int, too_large: Callable[[], CatalystError]
-) -> bytes:
+async def read_capped(request: Request, cap: int, too_large: Callable[[], CatalystError]) -> bytes:
     """Read at most `cap` bytes; raise `too_large()` past it (or when the read fails)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:

@@ -32,9 +32,7 @@ SSE_HEADERS = {
 
 
 def _create_too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(
-        "payload-too-large", f"request body exceeds {CREATE_MAX_BYTES} bytes"
-    )
+    return PayloadTooLarge("payload-too-large", f"request body exceeds {CREATE_MAX_BYTES} bytes")
 
 
 def _small_too_large() -> PayloadTooLarge:
@@ -94,9 +92,7 @@ def _cursor(request: Request, since: str | None) -> int:
 
 
 @router.get("/{deployment_id}/logs")
-async def stream_logs(
-    deployment_id: str, request: Request, since: str | None = None
-) -> Response:
+async def stream_logs(deployment_id: str, request: Request, since: str | None = None) -> Response:
     """SSE: replay after `Last-Event-ID`/`?since=` (or everything), then live, then `done`."""
     svc = services(request)
     dep = svc.deployments.get(deployment_id)

@@ -48,9 +48,7 @@ class AccessLogMiddleware:
             return
         incoming = _header(scope, b"x-request-id")
         request_id = (
-            incoming
-            if incoming and _SAFE_REQUEST_ID.fullmatch(incoming)
-            else uuid.uuid4().hex
+            incoming if incoming and _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
         start = time.perf_counter()
@@ -156,9 +154,7 @@ class CorsMiddleware:
             )
             headers.append((b"access-control-allow-methods", method.encode()))
             if req_headers:
-                headers.append(
-                    (b"access-control-allow-headers", ", ".join(req_headers).encode())
-                )
+                headers.append((b"access-control-allow-headers", ", ".join(req_headers).encode()))
             headers.append((b"access-control-max-age", b"300"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

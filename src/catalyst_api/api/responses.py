@@ -10,9 +10,7 @@ from starlette.responses import Response
 __all__ = ["json_response", "text_response"]
 
 
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """`Content-Type: application/json`, body is one JSON value followed by `\\n`."""
     return Response(
         orjson.dumps(body) + b"\n",

@@ -87,14 +87,15 @@ def decide_restart(dep: Deployment, *, kubeconfig_exists: bool) -> RestartDecisi
         if result.kubeconfig_path:
             return RestartDecision(RestartAction.NONE, "kubeconfig file lost")
         return RestartDecision(RestartAction.WAIT_FOR_KUBECONFIG, "postback not yet received")
-    if status in (Status.READY, Status.FAILED) and dep.phase0_finished_at is None:
-        # Spec §4.7, for records written by the original (ours always persist the end of
-        # Phase 1, and a failure of ours after Phase 0 must stay failed): resume the watch.
-        if (
-            result is not None
-            and result.kubeconfig_path
-            and result.phase1_finished_at is None
-            and kubeconfig_exists
-        ):
-            return RestartDecision(RestartAction.RESUME_PHASE1, "phase 1 never finished")
+    # Spec §4.7, for records written by the original (ours always persist the end of Phase 1,
+    # and a failure of ours after Phase 0 must stay failed): resume the watch.
+    if (
+        status in (Status.READY, Status.FAILED)
+        and dep.phase0_finished_at is None
+        and result is not None
+        and result.kubeconfig_path
+        and result.phase1_finished_at is None
+        and kubeconfig_exists
+    ):
+        return RestartDecision(RestartAction.RESUME_PHASE1, "phase 1 never finished")
     return RestartDecision(RestartAction.NONE)

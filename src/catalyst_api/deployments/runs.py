@@ -135,7 +135,7 @@ class Runs:
     async def provision(self, dep: Deployment, *, retry_phase: str | None = None) -> None:
         """Phase 0 → DNS commit → wait for the kubeconfig → Phase 1; always ends the stream."""
         stream = self.deps.hub.stream(dep.id)
-        emit = stream.emit
+        emit = self.deps.hub.emitter(dep.id)
         try:
             if retry_phase:
                 emit(
@@ -307,7 +307,7 @@ class Runs:
     async def destroy(self, dep: Deployment, token: SecretStr) -> None:
         """`tofu destroy`, then DNS / PDM release; ends `destroyed` or `failed`."""
         stream = self.deps.hub.stream(dep.id)
-        emit = stream.emit
+        emit = self.deps.hub.emitter(dep.id)
         try:
             if self.deps.provisioner.has_state(dep.request.sovereign_fqdn.strip()):
                 try:
@@ -342,8 +342,9 @@ class Runs:
             emit(Event(phase="destroy", message="Sovereign destroyed"))
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await self.fail(dep, "destroy interrupted by a catalyst-api shutdown — run DELETE again")
+                await self.fail(
+                    dep, "destroy interrupted by a catalyst-api shutdown — run DELETE again"
+                )
             raise
         finally:
             stream.end_run()
-

@@ -100,9 +100,7 @@ class DeploymentService:
                 continue
             changed = _migrate_embedded_events(raw, dep.id, eventlog)
             if changed and not eventlog.enabled and isinstance(raw.get("events"), list):
-                self.deps.hub.stream(dep.id).load(
-                    [e for e in raw["events"] if isinstance(e, dict)]
-                )
+                self.deps.hub.stream(dep.id).load([e for e in raw["events"] if isinstance(e, dict)])
             changed |= self._apply_restart_rules(dep)
             self.registry.add(dep)
             loaded += 1
@@ -294,9 +292,7 @@ class DeploymentService:
         dep = self.get(deployment_id)
         token = parse_bearer_header(authorization)
         if not token:
-            raise Unauthorized(
-                "missing-bearer", "Authorization: Bearer <token> header is required"
-            )
+            raise Unauthorized("missing-bearer", "Authorization: Bearer <token> header is required")
         if not dep.kubeconfig_bearer_hash:
             raise Forbidden(
                 "no-bearer-hash",
@@ -337,9 +333,7 @@ class DeploymentService:
             return
         if dep.result.phase1_finished_at is None:
             self.deps.hub.stream(dep.id).begin_run()
-            self.supervisor.start_run(
-                dep.id, f"deploy:{dep.id}:phase1", self.runs.phase1_only(dep)
-            )
+            self.supervisor.start_run(dep.id, f"deploy:{dep.id}:phase1", self.runs.phase1_only(dep))
 
     async def read_kubeconfig(self, deployment_id: str) -> tuple[bytes, str]:
         """The kubeconfig bytes and the download file name (spec §3.10)."""
@@ -493,7 +487,9 @@ class DeploymentService:
         dep.finished_at = None
         await self.runs.save(dep)
         self.deps.hub.stream(dep.id).begin_run()
-        self.supervisor.start_run(dep.id, f"deploy:{dep.id}:destroy", self.runs.destroy(dep, secret))
+        self.supervisor.start_run(
+            dep.id, f"deploy:{dep.id}:destroy", self.runs.destroy(dep, secret)
+        )
         return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
 
 
@@ -508,8 +504,7 @@ def _refuse_if_already_set(dep: Deployment) -> None:
 def _subdomain_conflict() -> Conflict:
     return Conflict(
         "subdomain-conflict",
-        "this subdomain has been reserved or activated for the chosen pool — pick a different "
-        "name",
+        "this subdomain has been reserved or activated for the chosen pool — pick a different name",
     )
 
 
@@ -555,4 +550,3 @@ def _migrate_embedded_events(raw: dict[str, Any], deployment_id: str, eventlog: 
                 lines.append(orjson.dumps(item))
             eventlog.replace_sync(deployment_id, lines)
     return True
-

@@ -37,7 +37,7 @@ class StoredEvent:
 
 
 class Subscription:
-    """One reader's cursor on a stream. Use `pending()` then `wait()` in a loop; always `close()`."""
+    """One reader's cursor on a stream: `pending()` then `wait()` in a loop; always `close()`."""
 
     def __init__(self, stream: DeploymentStream, cursor: int) -> None:
         self.stream = stream
@@ -269,7 +269,7 @@ class EventHub:
 
 
 def count_lines(path_reader: Callable[[], bytes]) -> int:
-    """Complete lines in a log without parsing it (a torn tail has no newline, so is not counted)."""
+    """Complete lines in a log, unparsed (a torn tail has no newline, so it is not counted)."""
     try:
         return path_reader().count(b"\n")
     except (OSError, ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 import orjson
 
@@ -83,7 +83,7 @@ class Event:
             time=str(raw.get("time") or ""),
             component=str(raw.get("component") or ""),
             state=str(raw.get("state") or ""),
-            progress=progress if isinstance(progress, dict) else None,
+            progress=cast(Progress, progress) if isinstance(progress, dict) else None,
             seq=int(raw.get("seq") or 0),
         )
 

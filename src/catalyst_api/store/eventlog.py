@@ -128,7 +128,7 @@ class EventLog:
             self._fds.move_to_end(deployment_id)
             return fd
         path = self.path_for(deployment_id)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         _cut_torn_tail(fd)
         self._fds[deployment_id] = fd
         while len(self._fds) > _MAX_OPEN_FILES:

@@ -104,7 +104,9 @@ class RecordStore:
             try:
                 await asyncio.to_thread(self.save_sync, deployment_id, record)
             except (OSError, StoreError) as exc:
-                log.warning("deployment record save failed", deployment_id=deployment_id, error=str(exc))
+                log.warning(
+                    "deployment record save failed", deployment_id=deployment_id, error=str(exc)
+                )
                 return False
         return True
 

@@ -1,0 +1,121 @@
+"""Fixtures shared by the whole suite: settings under tmp_path, live servers, log capture."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support.fakes import ScriptedPhase1, ScriptedProvisioner  # noqa: E402
+from support.server import LiveServer, live_server  # noqa: E402
+
+from catalyst_api.config import Settings  # noqa: E402
+from catalyst_api.logs import configure_logging  # noqa: E402
+from catalyst_api.wiring import Overrides  # noqa: E402
+
+_LOG_BUFFER = io.StringIO()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _capture_logs() -> Iterator[None]:
+    """Every log line of the test session goes to a buffer tests can grep."""
+    configure_logging("info", stream=_LOG_BUFFER)
+    yield
+
+
+@pytest.fixture
+def log_text() -> Callable[[], str]:
+    """Returns everything logged so far in this session."""
+    return _LOG_BUFFER.getvalue
+
+
+@pytest.fixture
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def make_settings(data_root: Path) -> Callable[..., Settings]:
+    """Settings with every data dir under tmp_path; keyword args are env vars."""
+
+    def build(**env: str) -> Settings:
+        base = {
+            "CATALYST_DEPLOYMENTS_DIR": str(data_root / "deployments"),
+            "CATALYST_KUBECONFIGS_DIR": str(data_root / "kubeconfigs"),
+            "CATALYST_EXECUTIONS_DIR": str(data_root / "executions"),
+            "CATALYST_TOFU_WORKDIR": str(data_root / "tofu"),
+            "CATALYST_K8SCACHE_SNAPSHOT_DIR": str(data_root / "cache"),
+            "CATALYST_K8SCACHE_KUBECONFIGS_DIR": str(data_root / "kubeconfigs"),
+        }
+        base.update(env)
+        return Settings.from_env(base)
+
+    return build
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., LiveServer]]:
+    """Start live servers (stopped at teardown): `start_server(settings, overrides)`."""
+    stack: list[Any] = []
+
+    def start(settings: Settings, overrides: Overrides | None = None) -> LiveServer:
+        ctx = live_server(settings, overrides)
+        server = ctx.__enter__()
+        stack.append(ctx)
+        provisioner = overrides.provisioner if overrides is not None else None
+        if isinstance(provisioner, ScriptedProvisioner) and provisioner.postback_base == "auto":
+            provisioner.postback_base = server.url
+        return server
+
+    yield start
+    for ctx in reversed(stack):
+        ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
+def scripted_overrides() -> Callable[..., Overrides]:
+    def build(
+        provisioner: ScriptedProvisioner | None = None,
+        phase1: ScriptedPhase1 | None = None,
+        **kwargs: Any,
+    ) -> Overrides:
+        return Overrides(
+            provisioner=provisioner or ScriptedProvisioner(postback_base="auto"),
+            phase1=phase1 or ScriptedPhase1(),
+            sse_ping_interval=kwargs.pop("sse_ping_interval", 15.0),
+            **kwargs,
+        )
+
+    return build
+
+
+def byo_body(**overrides: Any) -> dict[str, Any]:
+    """A valid BYO create body."""
+    body: dict[str, Any] = {
+        "orgName": "Acme",
+        "orgEmail": "ops@acme.example",
+        "sovereignFQDN": "k8s.acme.example",
+        "sovereignDomainMode": "byo",
+        "hetznerToken": "h" * 64,
+        "hetznerProjectID": "991",
+        "region": "fsn1",
+        "controlPlaneSize": "cpx31",
+        "workerSize": "cpx41",
+        "workerCount": 1,
+        "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB1c2d3e4f5a6b7 catalyst@acme",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def body() -> Callable[..., dict[str, Any]]:
+    return byo_body

@@ -1,0 +1,67 @@
+"""Polling helpers for tests against live servers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll until `condition()` is truthy; return its value or fail with a timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def wait_status(base: str, dep_id: str, statuses: set[str], timeout: float = 15.0) -> dict[str, Any]:
+    """Poll `GET /deployments/{id}` until its status is one of `statuses`."""
+
+    def check() -> dict[str, Any] | None:
+        state = httpx.get(f"{base}/api/v1/deployments/{dep_id}").json()
+        return state if state["status"] in statuses else None
+
+    result: dict[str, Any] = wait_for(check, timeout)
+    return result
+
+
+def read_sse(
+    base: str,
+    dep_id: str,
+    *,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    timeout: float = 20.0,
+) -> list[tuple[str, str, str]]:
+    """Read a whole SSE stream until the server closes it: list of (event, id, data)."""
+    frames: list[tuple[str, str, str]] = []
+    event, ident, data = "message", "", ""
+    with httpx.stream(
+        "GET",
+        f"{base}/api/v1/deployments/{dep_id}/logs",
+        headers=headers,
+        params=params,
+        timeout=timeout,
+    ) as resp:
+        assert resp.status_code == 200, resp.read()
+        for line in resp.iter_lines():
+            if line == "":
+                if data or event != "message":
+                    frames.append((event, ident, data))
+                event, ident, data = "message", "", ""
+            elif line.startswith(":"):
+                frames.append(("comment", "", line))
+            elif line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("id: "):
+                ident = line[4:]
+            elif line.startswith("data: "):
+                data = line[6:]
+    return frames
