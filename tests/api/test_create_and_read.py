@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from support.fakes import ScriptedProvisioner
 from support.waiting import wait_status
 
@@ -59,7 +60,11 @@ def test_get_returns_the_state_object(server, body: Body) -> None:  # type: igno
     assert state["numEvents"] > 0
     assert state["finishedAt"].endswith("Z") and state["startedAt"].endswith("Z")
     assert state["result"]["loadBalancerIP"] == "203.0.113.20"
-    assert state["componentStates"] == {"cert-manager": "installed", "cilium": "installed", "flux": "installed"}
+    assert state["componentStates"] == {
+        "cert-manager": "installed",
+        "cilium": "installed",
+        "flux": "installed",
+    }
     assert state["phase1FinishedAt"].endswith("Z")
     assert "error" not in state
 
@@ -144,13 +149,17 @@ def test_oversized_create_body_is_413(server) -> None:  # type: ignore[no-untype
 def test_validation_error_body_is_the_message(server, body: Body) -> None:  # type: ignore[no-untyped-def]
     resp = httpx.post(f"{server.url}/api/v1/deployments", json=body(orgEmail=""))
     assert resp.status_code == 400
-    assert resp.json() == {"error": "organisation email is required (becomes initial sovereign-admin)"}
+    assert resp.json() == {
+        "error": "organisation email is required (becomes initial sovereign-admin)"
+    }
 
 
 def test_pool_mode_without_ghcr_token_is_400_naming_the_variable(server, body: Body) -> None:  # type: ignore[no-untyped-def]
     resp = httpx.post(
         f"{server.url}/api/v1/deployments",
-        json=body(sovereignDomainMode="pool", sovereignPoolDomain="omani.works", sovereignSubdomain="x"),
+        json=body(
+            sovereignDomainMode="pool", sovereignPoolDomain="omani.works", sovereignSubdomain="x"
+        ),
     )
     assert resp.status_code == 400
     assert "CATALYST_GHCR_PULL_TOKEN" in resp.json()["error"]
@@ -178,7 +187,9 @@ def test_second_in_flight_deployment_for_the_same_fqdn_is_409(
     make_settings, start_server, scripted_overrides, body: Body
 ) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
-    server = start_server(make_settings(), scripted_overrides(ScriptedProvisioner(gate=gate, postback_base="auto")))
+    server = start_server(
+        make_settings(), scripted_overrides(ScriptedProvisioner(gate=gate, postback_base="auto"))
+    )
     try:
         first = httpx.post(f"{server.url}/api/v1/deployments", json=body())
         assert first.status_code == 201

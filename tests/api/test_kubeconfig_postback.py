@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from support.fakes import ScriptedProvisioner
 from support.waiting import wait_status
 
@@ -40,7 +41,9 @@ def _put(server, dep: str, content: bytes, auth: str | None) -> httpx.Response: 
     headers = {"Content-Type": "application/x-yaml"}
     if auth is not None:
         headers["Authorization"] = auth
-    return httpx.put(f"{server.url}/api/v1/deployments/{dep}/kubeconfig", content=content, headers=headers)
+    return httpx.put(
+        f"{server.url}/api/v1/deployments/{dep}/kubeconfig", content=content, headers=headers
+    )
 
 
 @pytest.mark.parametrize("auth", [None, "Basic dXNlcjpwYXNz", "Bearer", "abcdef"])
@@ -101,7 +104,12 @@ def test_first_valid_put_stores_the_file_then_the_bearer_is_spent(held, data_roo
     record_text = (data_root / "deployments" / f"{dep}.json").read_text()
     record = json.loads(record_text)
     assert record["result"]["kubeconfigPath"] == str(path.absolute())
-    for marker in ("TOKEN_CANARY_MARKER", "certificate-authority-data", "Q0FfQ0FOQVJZ", "BEGIN CERTIFICATE"):
+    for marker in (
+        "TOKEN_CANARY_MARKER",
+        "certificate-authority-data",
+        "Q0FfQ0FOQVJZ",
+        "BEGIN CERTIFICATE",
+    ):
         assert marker not in record_text
     state = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()
     assert state["result"]["kubeconfigPath"] == str(path.absolute())
@@ -162,10 +170,16 @@ def test_put_on_a_finished_deployment_launches_phase1(
     dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
     failed = wait_status(server.url, dep, {"failed"})
     assert "did not PUT its kubeconfig back within 200ms" in failed["error"]
-    bearer = server.call(lambda: server.services.deployments.get(dep).bearer_token.get_secret_value())
+    bearer = server.call(
+        lambda: server.services.deployments.get(dep).bearer_token.get_secret_value()
+    )
     assert _put(server, dep, KUBECONFIG, f"Bearer {bearer}").status_code == 204
     state = wait_status(server.url, dep, {"ready"})
-    assert state["componentStates"] == {"cert-manager": "installed", "cilium": "installed", "flux": "installed"}
+    assert state["componentStates"] == {
+        "cert-manager": "installed",
+        "cilium": "installed",
+        "flux": "installed",
+    }
     # A second launch after Phase 1 completed changes nothing.
     assert _put(server, dep, KUBECONFIG, f"Bearer {bearer}").status_code == 403
     assert len(server.services.deployments.deps.phase1.kubeconfigs) == 1

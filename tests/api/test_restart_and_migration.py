@@ -11,18 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from catalyst_api.deployments.machine import orphan_message
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.waiting import read_sse, wait_status
 
-from catalyst_api.deployments.machine import orphan_message
-
 Body = Callable[..., dict[str, Any]]
-FIXTURES = Path("/work/shared/fixtures/original-store")
-
-
-def _fixtures_dir() -> Path:
-    here = Path(__file__).resolve().parents[1] / "fixtures" / "original-store"
-    return here if here.is_dir() else FIXTURES
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "original-store"
 
 
 def test_records_survive_a_restart_with_their_events(
@@ -79,8 +74,7 @@ def test_records_of_the_original_service_load_and_migrate(
     make_settings, start_server, scripted_overrides, data_root: Path, log_text
 ) -> None:  # type: ignore[no-untyped-def]
     target = data_root / "deployments"
-    shutil.copytree(_fixtures_dir(), target)
-    (target / ".write-probe").write_text("")
+    shutil.copytree(FIXTURES, target)
     server = start_server(make_settings(), scripted_overrides())
 
     inflight = httpx.get(f"{server.url}/api/v1/deployments/3f2a9c41d07be815/events").json()

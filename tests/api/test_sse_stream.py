@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.waiting import read_sse, wait_for, wait_status
 
@@ -97,14 +98,18 @@ def test_reconnect_with_last_event_id_gets_only_newer_events(
     assert seqs == list(range(4, total + 1))
 
 
-def test_bad_last_event_id_is_400(make_settings, start_server, scripted_overrides, body: Body) -> None:  # type: ignore[no-untyped-def]
+def test_bad_last_event_id_is_400(
+    make_settings, start_server, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
     server = start_server(make_settings(), scripted_overrides())
     dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
     resp = httpx.get(f"{server.url}/api/v1/deployments/{dep}/logs", headers={"Last-Event-ID": "x"})
     assert resp.status_code == 400
 
 
-def test_sse_headers_and_heartbeat(make_settings, start_server, scripted_overrides, body: Body) -> None:  # type: ignore[no-untyped-def]
+def test_sse_headers_and_heartbeat(
+    make_settings, start_server, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
     prov = ScriptedProvisioner(gate=gate, postback_base="auto")
     server = start_server(make_settings(), scripted_overrides(prov, sse_ping_interval=0.2))
@@ -161,7 +166,7 @@ def test_a_stalled_subscriber_never_blocks_the_emitter_or_loses_events(
         gate.set()
         wait_status(server.url, dep, {"ready"}, timeout=20)
         rest = list(lines)
-    seqs = [json.loads(line[6:])["seq"] for line in rest if line.startswith("data: {\"time\"")]
+    seqs = [json.loads(line[6:])["seq"] for line in rest if line.startswith('data: {"time"')]
     total = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()["numEvents"]
     assert seqs == list(range(seqs[0], total + 1))
     assert seqs[0] <= 2
@@ -170,7 +175,9 @@ def test_a_stalled_subscriber_never_blocks_the_emitter_or_loses_events(
 def test_component_events_carry_component_and_state(
     make_settings, start_server, scripted_overrides, body: Body
 ) -> None:  # type: ignore[no-untyped-def]
-    server = start_server(make_settings(), scripted_overrides(phase1=ScriptedPhase1(fail=("flux",))))
+    server = start_server(
+        make_settings(), scripted_overrides(phase1=ScriptedPhase1(fail=("flux",)))
+    )
     dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
     state = wait_status(server.url, dep, {"failed"})
     assert "1 failed component" in state["error"]

@@ -1,4 +1,4 @@
-"""Create-body decoding (Go semantics) and validation (spec §3.6, §11 "Provisioner / validation")."""
+"""Create-body decoding (Go semantics) and validation (spec §3.6, §11 "validation")."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ def test_unknown_fields_are_ignored_and_keys_match_case_insensitively() -> None:
 
 
 def test_server_stamped_fields_cannot_come_from_the_wire() -> None:
-    req = _decode(_valid(ghcrPullToken="evil", dynadotKey="evil", id="x", kubeconfigBearerToken="y"))
+    req = _decode(
+        _valid(ghcrPullToken="evil", dynadotKey="evil", id="x", kubeconfigBearerToken="y")
+    )
     assert req.ghcr_pull_token.get_secret_value() == ""
     assert req.dynadot_key.get_secret_value() == ""
 

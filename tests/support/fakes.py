@@ -15,6 +15,14 @@ from catalyst_api.events import Emit, Event
 from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
 
 
+async def _wait_threading_event(gate: threading.Event, timeout: float = 30.0) -> None:
+    """Wait for a test-thread Event without parking a worker thread (cancellable at once)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not gate.is_set() and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+
+
 @dataclass
 class ScriptedProvisioner:
     """Emits `lines` tofu events (with `delay` between), optionally waits for `gate`, then
@@ -40,7 +48,7 @@ class ScriptedProvisioner:
                 await asyncio.sleep(self.delay)
             emit(Event(phase="tofu", message=f"line {i}"))
         if self.gate is not None:
-            await asyncio.to_thread(self.gate.wait, 30)
+            await _wait_threading_event(self.gate)
         if self.fail_with is not None:
             raise ProvisionError(self.fail_with)
         self.state_fqdns.add(job.sovereign_fqdn)
@@ -93,7 +101,7 @@ class ScriptedPhase1:
     async def run(self, *, deployment_id: str, kubeconfig: bytes, emit: Emit) -> Phase1Outcome:
         self.kubeconfigs.append(kubeconfig)
         if self.gate is not None:
-            await asyncio.to_thread(self.gate.wait, 30)
+            await _wait_threading_event(self.gate)
         states: dict[str, str] = {}
         for name in self.components:
             state = "failed" if name in self.fail else "installed"

@@ -21,7 +21,9 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
-def wait_status(base: str, dep_id: str, statuses: set[str], timeout: float = 15.0) -> dict[str, Any]:
+def wait_status(
+    base: str, dep_id: str, statuses: set[str], timeout: float = 15.0
+) -> dict[str, Any]:
     """Poll `GET /deployments/{id}` until its status is one of `statuses`."""
 
     def check() -> dict[str, Any] | None:
