@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,6 +44,7 @@ class EventLog:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._fds: OrderedDict[str, int] = OrderedDict()
+        self._first_pending_at: float | None = None
         self.lines_written = 0
 
     def path_for(self, deployment_id: str) -> Path:
@@ -73,6 +75,8 @@ class EventLog:
         """Queue one JSON line (without newline) for durable append; returns at once."""
         if not self.enabled:
             return
+        if self._first_pending_at is None:
+            self._first_pending_at = time.monotonic()
         self._pending.setdefault(deployment_id, []).append(line)
         self._idle.clear()
         self._wakeup.set()
@@ -96,10 +100,14 @@ class EventLog:
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
-            # Group commit: let a burst collect for at most one interval after its first line.
-            await asyncio.sleep(self.flush_interval)
+            # Group commit: a batch collects for at most one interval after its first line
+            # (lines that queued up during the previous write are already old enough).
+            waited = time.monotonic() - (self._first_pending_at or time.monotonic())
+            if waited < self.flush_interval:
+                await asyncio.sleep(self.flush_interval - waited)
             self._wakeup.clear()
             batch, self._pending = self._pending, {}
+            self._first_pending_at = None
             if batch:
                 try:
                     await asyncio.to_thread(self._write_batch, batch)

@@ -1,0 +1,405 @@
+"""`TofuProvisioner`: Phase 0 (init → plan → apply → output) and destroy, streamed as events.
+
+One run = one workdir (`<CATALYST_TOFU_WORKDIR>/<fqdn-dashed>`), one time budget
+(`CATALYST_TOFU_TIMEOUT` for all steps together) and one event stream:
+
+    tofu-init banner      → `init -input=false -no-color`                       (text lines)
+    tofu-plan banner      → `plan -input=false -no-color -json -out=tfplan`     (JSON lines)
+    tofu-apply banner     → `apply -input=false -no-color -json -auto-approve tfplan`
+    tofu-output banner    → `output -json -no-color`                            (captured)
+    flux-bootstrap banner (verbatim from the original)
+
+Destroy: `tofu-init` → `tofu-destroy` banner → `destroy -input=false -no-color -json
+-auto-approve` (its JSON stream carries the destroy plan, so progress works the same).
+
+Decisions where the original is silent or differs:
+- Error strings keep the original's shape `tofu <step>: <binary> <args> failed: exit status N`;
+  `<binary>` is the basename of the configured executable (`tofu` in production, `terraform`
+  in development) and `<args>` are the arguments we actually ran (they include `-json`).
+- The subprocess environment is an allowlist (PATH, HOME, locale, proxies, CA bundle) plus our
+  `TF_*` settings: catalyst-api's own secrets (GHCR token, Dynadot credentials) never reach
+  OpenTofu or its providers through the environment. Secrets go only into the 0600 tfvars.
+- Every message is scrubbed of the job's secret values before it becomes an event.
+- The plan file (`tfplan`) embeds every variable value, secrets included; it is deleted as soon
+  as `apply` ends (success, failure, timeout or cancellation). State never holds variables.
+- A successful destroy deletes the tfvars file too: the workdir then holds no secret.
+- One run per workdir at a time: a second concurrent run for the same FQDN fails at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from catalyst_api.config import Settings, format_go_duration
+from catalyst_api.events.models import Emit, Event
+from catalyst_api.provisioner import workdir as wd
+from catalyst_api.provisioner.jsonui import ProgressTracker, parse_line
+from catalyst_api.provisioner.models import (
+    BANNERS,
+    DESTROY_BANNER,
+    Phase0Outputs,
+    ProvisionError,
+    ProvisionJob,
+    flux_bootstrap_banner,
+)
+from catalyst_api.provisioner.process import (
+    CommandResult,
+    CommandTimedOut,
+    Stream,
+    describe_exit,
+    run_command,
+)
+from catalyst_api.provisioner.tfvars import (
+    TFVARS_FILE,
+    build_tfvars,
+    effective_ghcr_token,
+    write_tfvars,
+)
+
+__all__ = ["STEP_ARGS", "StepHook", "TofuProvisioner"]
+
+StepHook = Callable[[str, str], None]
+"""`on_step_finished(step, outcome)`; outcome is `ok`, `error`, `timeout` or `cancelled`."""
+
+STEP_ARGS: dict[str, tuple[str, ...]] = {
+    "init": ("init", "-input=false", "-no-color"),
+    "plan": ("plan", "-input=false", "-no-color", "-json", f"-out={wd.PLAN_FILE}"),
+    "apply": ("apply", "-input=false", "-no-color", "-json", "-auto-approve", wd.PLAN_FILE),
+    "output": ("output", "-json", "-no-color"),
+    "destroy": ("destroy", "-input=false", "-no-color", "-json", "-auto-approve"),
+}
+"""The arguments of each step, exactly as run (and as quoted in error messages)."""
+
+_ENV_ALLOWLIST = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+)
+_MIN_SCRUB_LEN = 3
+_REDACTED = "<redacted>"
+
+
+def _default_base_env() -> dict[str, str]:
+    # The one place the provisioner looks at the process environment: the allowlisted basics a
+    # child process needs (PATH, HOME, locale, proxies), nothing catalyst-api itself reads.
+    return {key: os.environ[key] for key in _ENV_ALLOWLIST if key in os.environ}
+
+
+class _Run:
+    """One apply or destroy invocation: emits events, runs steps against one deadline."""
+
+    def __init__(
+        self,
+        *,
+        binary: str,
+        workdir: Path,
+        env: Mapping[str, str],
+        emit: Emit,
+        secrets: list[str],
+        deadline: float,
+        budget_text: str,
+        kill_grace: float,
+        on_step_finished: StepHook | None,
+    ) -> None:
+        self.binary = binary
+        self.display = Path(binary).name
+        self.workdir = workdir
+        self.env = env
+        self.emit = emit
+        self.secrets = sorted({s for s in secrets if len(s) >= _MIN_SCRUB_LEN}, key=len)[::-1]
+        self.deadline = deadline
+        self.budget_text = budget_text
+        self.kill_grace = kill_grace
+        self.on_step_finished = on_step_finished
+        self.tracker = ProgressTracker()
+        self.diagnostics: list[str] = []
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        return text
+
+    def event(self, phase: str, message: str, level: str = "info") -> None:
+        self.emit(Event(phase=phase, message=self.scrub(message), level=level))
+
+    def _on_line(self, stream: Stream, text: str) -> None:
+        parsed = parse_line(text, raw_level="info" if stream == "stdout" else "warn")
+        progress = None
+        if parsed.ui is not None:
+            self.tracker.observe(parsed.ui)
+            progress = self.tracker.snapshot()
+            diagnostic = parsed.error_diagnostic
+            if diagnostic:
+                self.diagnostics.append(self.scrub(diagnostic))
+        self.emit(
+            Event(
+                phase="tofu",
+                message=self.scrub(parsed.message),
+                level=parsed.level,
+                progress=progress,
+            )
+        )
+
+    def _finished(self, step: str, outcome: str) -> None:
+        if self.on_step_finished is not None:
+            self.on_step_finished(step, outcome)
+
+    async def step(self, step: str, *, capture: bool = False) -> CommandResult:
+        """Run one step; raise `ProvisionError` (verbatim shape) unless it exits 0."""
+        args = STEP_ARGS[step]
+        command = " ".join((self.display, *args))
+        prefix = "read tofu outputs" if step == "output" else f"tofu {step}"
+        self.diagnostics = []
+        try:
+            result = await run_command(
+                (self.binary, *args),
+                cwd=self.workdir,
+                env=self.env,
+                on_line=self._on_line,
+                deadline=self.deadline,
+                kill_grace=self.kill_grace,
+                capture_stdout=capture,
+                on_stopping=lambda reason: self._stopping(step, reason),
+            )
+        except CommandTimedOut:
+            self._finished(step, "timeout")
+            raise ProvisionError(
+                f"tofu {step}: timed out after {self.budget_text}", step=step
+            ) from None
+        except asyncio.CancelledError:
+            self._finished(step, "cancelled")
+            raise
+        except OSError as exc:
+            self._finished(step, "error")
+            reason = (exc.strerror or str(exc)).lower()
+            raise ProvisionError(f'{prefix}: exec: "{self.binary}": {reason}', step=step) from None
+        if result.returncode != 0:
+            self._finished(step, "error")
+            raise ProvisionError(
+                f"{prefix}: {command} failed: {describe_exit(result.returncode)}",
+                step=step,
+                diagnostics=self.diagnostics,
+            )
+        self._finished(step, "ok")
+        return result
+
+    def _stopping(self, step: str, reason: str) -> None:
+        if reason == "timeout":
+            self.event(
+                "tofu",
+                f"tofu {step} timed out after {self.budget_text} — interrupting OpenTofu",
+                "error",
+            )
+        else:
+            self.event("tofu", f"tofu {step} cancelled — interrupting OpenTofu", "warn")
+
+
+def _outputs(job: ProvisionJob, stdout: bytes) -> Phase0Outputs:
+    try:
+        parsed: Any = orjson.loads(stdout or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ProvisionError(f"parse tofu output: {exc}", step="output") from None
+    if not isinstance(parsed, dict):
+        raise ProvisionError("parse tofu output: top-level value is not an object", step="output")
+    raw: dict[str, Any] = {}
+    for name, entry in parsed.items():
+        if isinstance(entry, dict) and not entry.get("sensitive"):
+            raw[name] = entry.get("value")
+
+    def text(name: str) -> str:
+        value = raw.get(name)
+        return value if isinstance(value, str) else ""
+
+    fqdn = job.sovereign_fqdn
+    return Phase0Outputs(
+        control_plane_ip=text("control_plane_ip"),
+        load_balancer_ip=text("load_balancer_ip"),
+        sovereign_fqdn=fqdn,
+        console_url=f"https://console.{fqdn}",
+        gitops_repo_url=f"https://gitea.{fqdn}",
+        raw=raw,
+    )
+
+
+class TofuProvisioner:
+    """Runs OpenTofu for Phase 0 and destroy in per-Sovereign workdirs (see module docs).
+
+    `plugin_mirror_dir` makes OpenTofu install providers only from that filesystem mirror
+    (offline tests, sandbox). `kill_grace_seconds` is the wait between SIGINT, SIGTERM and
+    SIGKILL when a run times out or is cancelled. `on_step_finished(step, outcome)` is called
+    after every step (for `catalyst_tofu_runs_total{step,outcome}`). `base_env` replaces the
+    allowlisted slice of `os.environ` the subprocess inherits.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        plugin_mirror_dir: Path | None = None,
+        kill_grace_seconds: float = 30.0,
+        on_step_finished: StepHook | None = None,
+        base_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._mirror = plugin_mirror_dir
+        self._kill_grace = kill_grace_seconds
+        self._on_step_finished = on_step_finished
+        self._base_env = dict(base_env) if base_env is not None else _default_base_env()
+        self._busy: set[str] = set()
+
+    # --- workdir -------------------------------------------------------------------------------
+
+    def workdir_for(self, fqdn: str) -> Path:
+        """`<CATALYST_TOFU_WORKDIR>/<fqdn with dots as dashes>` (not created here)."""
+        return self._settings.tofu_workdir / wd.workdir_name(fqdn)
+
+    def has_state(self, fqdn: str) -> bool:
+        """Whether the workdir's `terraform.tfstate` records at least one resource."""
+        try:
+            return wd.state_has_resources(self.workdir_for(fqdn))
+        except ValueError:
+            return False
+
+    @contextlib.contextmanager
+    def _exclusive(self, fqdn: str) -> Iterator[None]:
+        try:
+            key = wd.workdir_name(fqdn)
+        except ValueError as exc:
+            raise ProvisionError(f"create workdir: {exc}") from None
+        if key in self._busy:
+            raise ProvisionError(f"another OpenTofu run is in progress for {fqdn}")
+        self._busy.add(key)
+        try:
+            yield
+        finally:
+            self._busy.discard(key)
+
+    def _prepare(self, job: ProvisionJob, ghcr_token: str) -> Path:
+        try:
+            workdir = wd.prepare_workdir(self._settings.tofu_workdir, job.sovereign_fqdn)
+        except (OSError, ValueError) as exc:
+            raise ProvisionError(f"create workdir: {exc}") from None
+        try:
+            wd.stage_module(self._settings.tofu_module_path, workdir)
+        except OSError as exc:
+            raise ProvisionError(f"stage tofu module: {exc}") from None
+        try:
+            write_tfvars(workdir, build_tfvars(job, self._settings, ghcr_token=ghcr_token))
+        except OSError as exc:
+            raise ProvisionError(f"write tfvars: {exc}") from None
+        try:
+            wd.write_cli_config(workdir, self._mirror)
+        except OSError as exc:
+            raise ProvisionError(f"write tofu CLI config: {exc}") from None
+        return workdir
+
+    # --- running -------------------------------------------------------------------------------
+
+    def _resolve_binary(self) -> str:
+        binary = self._settings.tofu_binary
+        found = shutil.which(binary, path=self._base_env.get("PATH", os.defpath))
+        if found is None:
+            raise ProvisionError(
+                f'tofu init: exec: "{binary}": executable file not found in $PATH', step="init"
+            )
+        return found
+
+    def _start(self, job: ProvisionJob, workdir: Path, binary: str, emit: Emit) -> _Run:
+        env = {
+            **self._base_env,
+            "TF_CLI_CONFIG_FILE": str(workdir / wd.CLI_CONFIG_FILE),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+        budget = self._settings.tofu_timeout
+        return _Run(
+            binary=binary,
+            workdir=workdir,
+            env=env,
+            emit=emit,
+            secrets=[*job.secret_values(), *self._settings.secret_values()],
+            deadline=asyncio.get_running_loop().time() + budget.total_seconds(),
+            budget_text=format_go_duration(budget),
+            kill_grace=self._kill_grace,
+            on_step_finished=self._on_step_finished,
+        )
+
+    async def apply(self, job: ProvisionJob, emit: Emit) -> Phase0Outputs:
+        """Phase 0: init → plan → apply → output, streaming events through `emit`.
+
+        Idempotent on the workdir's state (a retry continues from it). Raises `ProvisionError`
+        on validation failure, a failed step or the `CATALYST_TOFU_TIMEOUT` budget; on
+        cancellation OpenTofu is stopped (process tree gone) and `CancelledError` re-raised.
+        """
+        ghcr_token = effective_ghcr_token(job, self._settings, require=True)
+        binary = self._resolve_binary()
+        with self._exclusive(job.sovereign_fqdn):
+            workdir = self._prepare(job, ghcr_token)
+            run = self._start(job, workdir, binary, emit)
+            plan_file = workdir / wd.PLAN_FILE
+            run.event(*BANNERS["init"])
+            await run.step("init")
+            run.event(*BANNERS["plan"])
+            wd.remove_quietly(plan_file)
+            try:
+                await run.step("plan")
+                run.event(*BANNERS["apply"])
+                await run.step("apply")
+            finally:
+                wd.remove_quietly(plan_file)  # it embeds every variable value, secrets included
+            run.event(*BANNERS["output"])
+            result = await run.step("output", capture=True)
+            outputs = _outputs(job, result.stdout)
+            run.event("flux-bootstrap", flux_bootstrap_banner(job.sovereign_fqdn))
+            return outputs
+
+    async def destroy(self, job: ProvisionJob, emit: Emit) -> None:
+        """Destroy everything the workdir's state records (init → destroy), streamed as events.
+
+        A workdir without resources in its state is a no-op (one event). The tfvars are
+        rewritten from `job` first (the caller supplies the Hetzner token) and deleted after a
+        successful destroy. Raises `ProvisionError` like `apply`.
+        """
+        binary = self._resolve_binary()
+        with self._exclusive(job.sovereign_fqdn):
+            if not self.has_state(job.sovereign_fqdn):
+                emit(
+                    Event(
+                        phase=DESTROY_BANNER[0],
+                        message=f"No OpenTofu-managed resources recorded for "
+                        f"{job.sovereign_fqdn} — nothing to destroy",
+                    )
+                )
+                return
+            ghcr_token = effective_ghcr_token(job, self._settings, require=False)
+            workdir = self._prepare(job, ghcr_token)
+            run = self._start(job, workdir, binary, emit)
+            run.event(*BANNERS["init"])
+            await run.step("init")
+            run.event(*DESTROY_BANNER)
+            await run.step("destroy")
+            wd.remove_quietly(workdir / TFVARS_FILE)

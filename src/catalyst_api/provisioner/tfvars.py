@@ -1,0 +1,88 @@
+"""`tofu.auto.tfvars.json`: the one file where the run's secrets land in plaintext (0600).
+
+Keys and order follow spec §6.2 step 5. The GHCR token falls back to
+`CATALYST_GHCR_PULL_TOKEN` when the job carries none (§6.2 step 1); the Dynadot credentials
+are written only in pool mode (job value, else the settings'), `""` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from catalyst_api.config import Settings
+from catalyst_api.provisioner.models import GHCR_TOKEN_REQUIRED, ProvisionError, ProvisionJob
+
+__all__ = ["TFVARS_FILE", "build_tfvars", "effective_ghcr_token", "write_tfvars"]
+
+TFVARS_FILE = "tofu.auto.tfvars.json"
+
+
+def _pick(primary: SecretStr, fallback: SecretStr) -> str:
+    value = primary.get_secret_value()
+    return value if value.strip() else fallback.get_secret_value()
+
+
+def effective_ghcr_token(job: ProvisionJob, settings: Settings, *, require: bool) -> str:
+    """The job's GHCR token, else the configured one; with `require`, enforce spec §6.3.
+
+    Raises `ProvisionError(GHCR_TOKEN_REQUIRED)` for a pool-mode job without any token.
+    """
+    token = _pick(job.ghcr_pull_token, settings.ghcr_pull_token)
+    if require and job.module_domain_mode == "pool" and not token.strip():
+        raise ProvisionError(GHCR_TOKEN_REQUIRED)
+    return token
+
+
+def build_tfvars(job: ProvisionJob, settings: Settings, *, ghcr_token: str) -> dict[str, Any]:
+    """The tfvars object for `job` (every key of spec §6.2 step 5, `regions` `[]` when absent)."""
+    pool = job.module_domain_mode == "pool"
+    return {
+        "sovereign_fqdn": job.sovereign_fqdn,
+        "sovereign_subdomain": job.sovereign_subdomain,
+        "org_name": job.org_name,
+        "org_email": job.org_email,
+        "hcloud_token": job.hcloud_token.get_secret_value(),
+        "hcloud_project_id": job.hcloud_project_id,
+        "region": job.region,
+        "control_plane_size": job.control_plane_size,
+        "worker_size": job.worker_size,
+        "worker_count": job.worker_count,
+        "ha_enabled": job.ha_enabled,
+        "regions": [region.to_tfvars() for region in job.regions],
+        "ssh_public_key": job.ssh_public_key,
+        "domain_mode": job.module_domain_mode,
+        "pool_domain": job.pool_domain,
+        "dynadot_key": _pick(job.dynadot_key, settings.dynadot_api_key) if pool else "",
+        "dynadot_secret": _pick(job.dynadot_secret, settings.dynadot_api_secret) if pool else "",
+        "gitops_repo_url": settings.gitops_repo_url,
+        "gitops_branch": settings.gitops_branch,
+        "ghcr_pull_token": ghcr_token,
+        "deployment_id": job.deployment_id,
+        "kubeconfig_bearer_token": job.kubeconfig_bearer_token.get_secret_value(),
+        "catalyst_api_url": settings.api_public_url,
+    }
+
+
+def write_tfvars(workdir: Path, values: dict[str, Any]) -> Path:
+    """Write `<workdir>/tofu.auto.tfvars.json` (0600, 2-space indent); returns its path.
+
+    The file is created 0600 before any byte is written, and an existing file is forced
+    back to 0600, so the secrets are never readable by anyone else, not even briefly.
+    """
+    path = workdir / TFVARS_FILE
+    data = (json.dumps(values, indent=2, ensure_ascii=False) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
+    return path
