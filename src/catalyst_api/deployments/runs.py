@@ -48,9 +48,10 @@ def kubeconfig_timeout_message(wait: str, api_url: str) -> str:
     return (
         f"the new Sovereign's cloud-init did not PUT its kubeconfig back within {wait} after "
         "Phase 0 finished, so Phase 1 could not observe the bootstrap kit. Check that the "
-        f"control plane can reach {api_url} (cloud-init log: /var/log/cloud-init-output.log), "
-        "then fetch the kubeconfig via SSH (docs/RUNBOOK.md §Fetch kubeconfig via SSH) or retry "
-        "Phase 0 (POST /api/v1/deployments/{id}/phases/tofu-apply/retry)."
+        f"control plane can reach {api_url} (cloud-init log: /var/log/cloud-init-output.log on "
+        "the control plane) and re-run the postback there (the `curl -X PUT …/kubeconfig` step "
+        "of its cloud-init user data): a late postback still starts Phase 1. See docs/RUNBOOK.md "
+        "§Kubeconfig postback never arrived."
     )
 
 

@@ -21,6 +21,7 @@ from ..errors import (
     Forbidden,
     InvalidBody,
     InvalidRequest,
+    ServiceUnavailable,
     Unauthorized,
     Unprocessable,
 )
@@ -238,6 +239,15 @@ class DeploymentService:
                     "invalid-subdomain", "sovereignSubdomain is required for pool deployments"
                 )
             pool_key = (pool, sub)
+            if not self.pdm_mode and not (
+                settings.dynadot_api_key.get_secret_value()
+                and settings.dynadot_api_secret.get_secret_value()
+            ):
+                raise ServiceUnavailable(
+                    "dns-credentials-missing",
+                    "DYNADOT_API_KEY and DYNADOT_API_SECRET must be set on catalyst-api to write "
+                    "the DNS records of a managed-pool Sovereign (see docs/SECRET-ROTATION.md)",
+                )
             if not self.pdm_mode and self.registry.pool_subdomain_held(pool, sub):
                 raise _subdomain_conflict()
         fqdn = req.sovereign_fqdn.strip()
