@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import structlog
 
 from .config import Settings
@@ -25,11 +26,15 @@ from .deployments import (
     Provisioner,
     RunSupervisor,
 )
+from .dns import build_pool_domains
 from .dns.allowlist import ManagedDomains
 from .events import Emit, Event, EventHub
+from .jobs import JobsBridges, JobsService, JobsStore
 from .logs import scrubber
 from .metrics import Metrics
+from .phase1 import JobsSeeder, LiveWatches, WatchConfig
 from .store import EventLog, RecordStore
+from .wizard import WizardService
 
 __all__ = ["Overrides", "Services", "build_services"]
 
@@ -67,6 +72,9 @@ class Services:
     sse_ping_interval: float = 15.0
     loop: asyncio.AbstractEventLoop | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    wizard: WizardService | None = None
+    jobs: JobsService | None = None
+    watches: LiveWatches | None = None
 
 
 class _NoPhase1:
@@ -87,13 +95,29 @@ def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
     return TofuProvisioner(settings=settings, on_step_finished=count)
 
 
-def _default_phase1(settings: Settings) -> Phase1Runner:
+def _default_phase1(
+    settings: Settings, *, live: LiveWatches, seeder: JobsSeeder | None
+) -> Phase1Runner:
     try:
         from .phase1 import HelmWatchRunner
     except ImportError:  # pragma: no cover - until the Phase 1 package is present
         return _NoPhase1()
-    runner: Phase1Runner = HelmWatchRunner(settings=settings)
+    runner: Phase1Runner = HelmWatchRunner(settings=settings, live=live, seeder=seeder)
     return runner
+
+
+def _open_jobs(settings: Settings) -> JobsService | None:
+    """The jobs store under CATALYST_EXECUTIONS_DIR; unusable → None (jobs endpoints 503)."""
+    try:
+        store = JobsStore.open(settings.executions_dir)
+    except OSError as exc:
+        log.warning(
+            "jobs store unavailable; jobs endpoints will answer 503",
+            dir=str(settings.executions_dir),
+            error=str(exc),
+        )
+        return None
+    return JobsService(store, JobsBridges(store))
 
 
 @contextlib.asynccontextmanager
@@ -116,24 +140,44 @@ async def build_services(
         await eventlog.start()
         stack.push_async_callback(eventlog.aclose)
 
-        def on_emit(_deployment_id: str, _event: Event) -> None:
+        jobs = _open_jobs(settings)
+        bridges = jobs.bridges if jobs is not None else None
+
+        def on_emit(deployment_id: str, event: Event) -> None:
             metrics.events_written.inc()
+            if bridges is not None:
+                try:
+                    bridges.forward(deployment_id, event)
+                except Exception as exc:  # the jobs view must never break the event feed
+                    log.warning(
+                        "jobs bridge rejected an event", deployment_id=deployment_id, error=str(exc)
+                    )
 
         hub = EventHub(eventlog, on_emit=on_emit)
+        if bridges is not None:
+            stack.push_async_callback(bridges.aclose)
+        watches = LiveWatches(
+            config=WatchConfig.from_settings(settings), emitter_for=hub.emitter, seeder=bridges
+        )
+        stack.push_async_callback(watches.aclose)
         kubeconfigs = KubeconfigFiles(settings.kubeconfigs_dir)
         kubeconfigs.open()
         managed = ManagedDomains.from_settings_values(
             settings.dynadot_managed_domains, settings.dynadot_domain
         )
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=False)
+        )
+        pool_domains = ov.pool_domains or build_pool_domains(settings, managed, http)
         supervisor = RunSupervisor()
         deps = Collaborators(
             settings=settings,
             records=records,
             hub=hub,
             provisioner=ov.provisioner or _default_provisioner(settings, metrics),
-            phase1=ov.phase1 or _default_phase1(settings),
+            phase1=ov.phase1 or _default_phase1(settings, live=watches, seeder=bridges),
             kubeconfigs=kubeconfigs,
-            pool_domains=ov.pool_domains,
+            pool_domains=pool_domains,
         )
         service = DeploymentService(
             deps=deps,
@@ -153,6 +197,14 @@ async def build_services(
             managed_domains=managed,
             sse_ping_interval=ov.sse_ping_interval,
             loop=asyncio.get_running_loop(),
+            wizard=WizardService(
+                settings=settings,
+                http=http,
+                managed_domains=managed,
+                pool_subdomain_held=service.registry.pool_subdomain_held,
+            ),
+            jobs=jobs,
+            watches=watches,
         )
         metrics.live.status_counts = service.status_counts
         metrics.live.sse_subscribers = hub.subscriber_total

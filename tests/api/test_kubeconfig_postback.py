@@ -183,3 +183,20 @@ def test_put_on_a_finished_deployment_launches_phase1(
     # A second launch after Phase 1 completed changes nothing.
     assert _put(server, dep, KUBECONFIG, f"Bearer {bearer}").status_code == 403
     assert len(server.services.deployments.deps.phase1.kubeconfigs) == 1
+
+
+def test_a_late_postback_never_turns_a_phase0_failure_into_ready(
+    make_settings, start_server, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
+    prov = ScriptedProvisioner(fail_with="tofu apply: exit status 1")
+    server = start_server(make_settings(), scripted_overrides(prov))
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"failed"})
+    bearer = server.call(
+        lambda: server.services.deployments.get(dep).bearer_token.get_secret_value()
+    )
+    assert _put(server, dep, KUBECONFIG, f"Bearer {bearer}").status_code == 204
+    state = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()
+    assert state["status"] == "failed"
+    assert state["error"] == "tofu apply: exit status 1"
+    assert server.services.deployments.deps.phase1.kubeconfigs == []

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import deployments, health
+from . import deployments, health, jobs, wizard
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    wizard.router,
     deployments.router,
+    jobs.router,
 ]

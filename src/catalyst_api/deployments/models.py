@@ -250,6 +250,7 @@ class Deployment:
     # Ours (not in the original's records):
     phase0_finished_at: datetime | None = None
     dns_committed: bool = False
+    failure_stage: str = ""
     # Memory only:
     bearer_token: SecretStr | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -281,6 +282,8 @@ class Deployment:
             out["phase0FinishedAt"] = format_rfc3339_nano(self.phase0_finished_at)
         if self.dns_committed:
             out["dnsCommitted"] = True
+        if self.failure_stage and self.status is Status.FAILED:
+            out["failureStage"] = self.failure_stage
         return out
 
     @classmethod
@@ -310,6 +313,7 @@ class Deployment:
             kubeconfig_bearer_hash=_str(raw.get("kubeconfigBearerHash")),
             phase0_finished_at=parse_time(raw.get("phase0FinishedAt")),
             dns_committed=raw.get("dnsCommitted") is True,
+            failure_stage=_str(raw.get("failureStage")),
         )
 
     def state(self, num_events: int) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..dns.types import DnsError, PoolDomains, Reservation
 from ..events import Emit
 from ..provisioner import Phase0Outputs, ProvisionJob
 
@@ -31,38 +32,6 @@ class Provisioner(Protocol):
     async def destroy(self, job: ProvisionJob, emit: Emit) -> None: ...
 
     def has_state(self, fqdn: str) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """A held pool subdomain (PDM's reservation, or our embedded one)."""
-
-    pool_domain: str
-    subdomain: str
-    token: str = ""
-
-
-class DnsError(Exception):
-    """A DNS / PDM step failed; the message is shown to the user as the deployment error."""
-
-
-class PoolDomains(Protocol):
-    """Reserve → commit (write DNS) → release a managed pool subdomain."""
-
-    async def reserve(
-        self, *, deployment_id: str, pool_domain: str, subdomain: str
-    ) -> Reservation: ...
-
-    async def commit(
-        self,
-        reservation: Reservation,
-        *,
-        sovereign_fqdn: str,
-        load_balancer_ip: str,
-        emit: Emit,
-    ) -> None: ...
-
-    async def release(self, reservation: Reservation, *, committed: bool, emit: Emit) -> None: ...
 
 
 @dataclass(slots=True)

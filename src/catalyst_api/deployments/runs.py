@@ -28,6 +28,7 @@ from .timefmt import utcnow
 
 __all__ = [
     "FLUX_NOT_RECONCILING_MESSAGE",
+    "KUBECONFIG_WAIT_STAGE",
     "Collaborators",
     "Runs",
     "kubeconfig_timeout_message",
@@ -41,6 +42,9 @@ FLUX_NOT_RECONCILING_MESSAGE = (
     "`kubectl describe kustomization -n flux-system` on the new cluster (see "
     'docs/RUNBOOK-PROVISIONING.md §"Phase 1 watch shows 0 HelmReleases").'
 )
+
+
+KUBECONFIG_WAIT_STAGE = "kubeconfig-wait"
 
 
 def kubeconfig_timeout_message(wait: str, api_url: str) -> str:
@@ -86,9 +90,12 @@ class Runs:
     def emitter(self, dep: Deployment) -> Emit:
         return self.deps.hub.emitter(dep.id)
 
-    async def fail(self, dep: Deployment, error: str) -> None:
+    async def fail(self, dep: Deployment, error: str, *, stage: str) -> None:
+        """Record a failure; `stage` (phase0, dns, kubeconfig-wait, phase1, destroy) decides
+        what a later kubeconfig PUT may do."""
         dep.status = Status.FAILED
         dep.error = error
+        dep.failure_stage = stage
         dep.finished_at = utcnow()
         await self.save(dep)
 
@@ -149,7 +156,7 @@ class Runs:
             try:
                 outputs = await self.deps.provisioner.apply(self.job_for(dep), emit)
             except ProvisionError as exc:
-                await self.fail(dep, str(exc))
+                await self.fail(dep, str(exc), stage="phase0")
                 await self._release_after_failure(dep, emit)
                 return
             result = dep.result or Result()
@@ -168,7 +175,7 @@ class Runs:
             await self.await_kubeconfig_then_phase1(dep)
         except asyncio.CancelledError:
             if dep.status in IN_FLIGHT_PHASE0:
-                await self.fail(dep, orphan_message(dep.id))
+                await self.fail(dep, orphan_message(dep.id), stage="phase0")
             raise
         finally:
             stream.end_run()
@@ -188,7 +195,7 @@ class Runs:
             )
         except DnsError as exc:
             emit(Event(phase="dns", level="error", message=str(exc)))
-            await self.fail(dep, f"dns: {exc}")
+            await self.fail(dep, f"dns: {exc}", stage="dns")
             return False
         dep.dns_committed = True
         await self.save(dep)
@@ -239,7 +246,7 @@ class Runs:
                     format_go_duration(wait), settings.api_public_url
                 ).replace("{id}", dep.id)
                 emit(Event(phase="kubeconfig", level="error", message=message))
-                await self.fail(dep, message)
+                await self.fail(dep, message, stage=KUBECONFIG_WAIT_STAGE)
                 return
             emit(Event(phase="kubeconfig", message="Kubeconfig received from the new Sovereign"))
         await self.phase1(dep)
@@ -269,7 +276,7 @@ class Runs:
                 "open", path, exc
             )
             emit(Event(phase="component", level="error", message=message))
-            await self.fail(dep, message)
+            await self.fail(dep, message, stage="phase1")
             return
         try:
             outcome = await self.deps.phase1.run(
@@ -289,6 +296,7 @@ class Runs:
         result.phase1_outcome = outcome.outcome
         dep.finished_at = now
         failed = sum(1 for state in outcome.states.values() if state == "failed")
+        dep.failure_stage = "phase1"
         if outcome.error:
             dep.status, dep.error = Status.FAILED, outcome.error
         elif outcome.outcome == "flux-not-reconciling":
@@ -314,7 +322,7 @@ class Runs:
                 try:
                     await self.deps.provisioner.destroy(self.job_for(dep, token), emit)
                 except ProvisionError as exc:
-                    await self.fail(dep, f"destroy: {exc}")
+                    await self.fail(dep, f"destroy: {exc}", stage="destroy")
                     return
             else:
                 emit(
@@ -327,12 +335,16 @@ class Runs:
             reservation = self.reservation_of(dep)
             if reservation is not None and self.deps.pool_domains is not None:
                 try:
+                    # A commit cut short by a cancel may have written records: once Phase 0
+                    # finished, always ask for removal (removing nothing writes nothing).
                     await self.deps.pool_domains.release(
-                        reservation, committed=dep.dns_committed, emit=emit
+                        reservation,
+                        committed=dep.dns_committed or dep.phase0_finished_at is not None,
+                        emit=emit,
                     )
                 except DnsError as exc:
                     emit(Event(phase="dns", level="error", message=str(exc)))
-                    await self.fail(dep, f"dns: {exc}")
+                    await self.fail(dep, f"dns: {exc}", stage="destroy")
                     return
                 dep.dns_committed = False
                 dep.pdm_reservation_token = ""

@@ -40,7 +40,7 @@ from .machine import (
 )
 from .models import IN_FLIGHT_PHASE0, Deployment, Result, Status
 from .registry import Registry
-from .runs import Collaborators, Runs
+from .runs import KUBECONFIG_WAIT_STAGE, Collaborators, Runs
 from .supervisor import RunSupervisor
 from .timefmt import utcnow
 from .validation import validate_request
@@ -135,11 +135,13 @@ class DeploymentService:
             dep.status = Status.FAILED
             dep.finished_at = utcnow()
             dep.error = orphan_message(dep.id)
+            dep.failure_stage = "phase0"
             changed = True
         elif decision.action is RestartAction.DESTROY_INTERRUPTED:
             dep.status = Status.FAILED
             dep.finished_at = utcnow()
             dep.error = DESTROY_INTERRUPTED_MESSAGE.replace("{id}", dep.id)
+            dep.failure_stage = "destroy"
             changed = True
         elif decision.action in (RestartAction.RESUME_PHASE1, RestartAction.WAIT_FOR_KUBECONFIG):
             if dep.status is not Status.PHASE1_WATCHING:
@@ -248,7 +250,9 @@ class DeploymentService:
                     "DYNADOT_API_KEY and DYNADOT_API_SECRET must be set on catalyst-api to write "
                     "the DNS records of a managed-pool Sovereign (see docs/SECRET-ROTATION.md)",
                 )
-            if not self.pdm_mode and self.registry.pool_subdomain_held(pool, sub):
+            # Also in PDM mode: a concurrent create for the same name must lose with
+            # subdomain-conflict, not with the fqdn check below.
+            if self.registry.pool_subdomain_held(pool, sub):
                 raise _subdomain_conflict()
         fqdn = req.sovereign_fqdn.strip()
         if self.registry.fqdn_in_use(fqdn):
@@ -339,7 +343,7 @@ class DeploymentService:
             bytes=len(body),
         )
         self.runs.kubeconfig_event(dep.id).set()
-        if self.supervisor.is_running(dep.id) or dep.status is Status.DESTROYED:
+        if self.supervisor.is_running(dep.id) or not _postback_may_start_phase1(dep):
             return
         if dep.result.phase1_finished_at is None:
             self.deps.hub.stream(dep.id).begin_run()
@@ -412,6 +416,7 @@ class DeploymentService:
             dep.kubeconfig_bearer_hash = digest
         dep.status = Status.PROVISIONING
         dep.error = ""
+        dep.failure_stage = ""
         dep.finished_at = None
         if dep.result is not None:
             dep.result.phase1_finished_at = None
@@ -501,6 +506,16 @@ class DeploymentService:
             dep.id, f"deploy:{dep.id}:destroy", self.runs.destroy(dep, secret)
         )
         return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
+
+
+def _postback_may_start_phase1(dep: Deployment) -> bool:
+    """A late postback starts Phase 1 only where waiting for it was the problem: never over a
+    Phase 0, DNS or destroy failure (that would turn them into `ready`)."""
+    if dep.status is Status.PHASE1_WATCHING:
+        return True
+    if dep.status is Status.FAILED:
+        return dep.failure_stage in (KUBECONFIG_WAIT_STAGE, "")
+    return dep.status is Status.READY and dep.failure_stage == ""
 
 
 def _refuse_if_already_set(dep: Deployment) -> None:

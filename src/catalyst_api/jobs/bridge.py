@@ -1,0 +1,189 @@
+"""Phase 1 events → jobs (spec §9.3), per deployment, with in-memory cursors.
+
+`DeploymentBridge` keeps, for each component, the active execution (if any) and the last
+state it saw, and applies events / seeds to a `JobsIndex` inside a store transaction. Unlike
+the original, a state transition never wipes the `dependsOn` a seed wrote (spec §13 item 9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ..events import Event
+from .index import JobsIndex
+from .models import (
+    BATCH_BOOTSTRAP_KIT,
+    EXECUTION_TERMINAL,
+    INSTALL_PREFIX,
+    Job,
+    LogLine,
+    parse_time,
+)
+
+__all__ = ["DeploymentBridge", "job_status_for", "log_level_for", "relevant"]
+
+_TERMINAL_STATES = {"installed": "succeeded", "failed": "failed"}
+
+
+def job_status_for(state: str) -> str:
+    """installed → succeeded, failed → failed, installing/degraded → running, else pending."""
+    if state in _TERMINAL_STATES:
+        return _TERMINAL_STATES[state]
+    if state in ("installing", "degraded"):
+        return "running"
+    return "pending"
+
+
+def log_level_for(level: str) -> str:
+    """error → ERROR, warn/warning → WARN, debug → DEBUG, anything else → INFO."""
+    lowered = level.strip().lower()
+    if lowered == "error":
+        return "ERROR"
+    if lowered in ("warn", "warning"):
+        return "WARN"
+    if lowered == "debug":
+        return "DEBUG"
+    return "INFO"
+
+
+def relevant(event: Event) -> bool:
+    """Whether the bridge acts on this event at all (cheap pre-filter for the emit path)."""
+    if not event.component:
+        return False
+    return (event.phase == "component" and bool(event.state)) or event.phase == "component-log"
+
+
+def event_time(raw: str) -> datetime:
+    """RFC3339(Nano) event time, or now."""
+    return parse_time(raw) or datetime.now(UTC)
+
+
+class DeploymentBridge:
+    """Cursors of one deployment: active execution and last state per component."""
+
+    def __init__(self, deployment_id: str) -> None:
+        self.deployment_id = deployment_id
+        self.active: dict[str, str] = {}
+        self.last_state: dict[str, str] = {}
+
+    def apply(self, index: JobsIndex, event: Event) -> None:
+        """Route one event (see `relevant`)."""
+        if not relevant(event):
+            return
+        when = event_time(event.time)
+        if event.phase == "component":
+            self.transition(index, event.component, event.state, event.level, event.message, when)
+        else:
+            self.raw_line(index, event.component, event.level, event.message, when)
+
+    def transition(
+        self,
+        index: JobsIndex,
+        component: str,
+        state: str,
+        level: str,
+        message: str,
+        when: datetime,
+    ) -> None:
+        """A component state change: job status, execution start / line / finish."""
+        if self.last_state.get(component) == state:
+            return
+        self.last_state[component] = state
+        job = index.upsert_job(
+            Job(
+                job_name=INSTALL_PREFIX + component,
+                app_id=component,
+                batch_id=BATCH_BOOTSTRAP_KIT,
+                depends_on=None,  # keep what a seed wrote
+                status=job_status_for(state),
+            )
+        )
+        active = self.active.get(component)
+        if active is None and state != "pending":
+            active = index.start_execution(job.id, when).id
+            self.active[component] = active
+        if active is not None:
+            text = f"[{state}] {message}" if message else f"[{state}] {component}"
+            index.append_lines(active, [LogLine(text, log_level_for(level), when)])
+            if state in _TERMINAL_STATES:
+                index.finish_execution(active, _TERMINAL_STATES[state], when)
+                del self.active[component]
+
+    def raw_line(
+        self, index: JobsIndex, component: str, level: str, message: str, when: datetime
+    ) -> None:
+        """A helm-controller line for a component: appended to its open execution."""
+        text = message.rstrip("\r\n")
+        if not text:
+            return
+        active = self.active.get(component)
+        if active is None:
+            job = index.job_named(INSTALL_PREFIX + component)
+            if job is None:
+                job = index.upsert_job(
+                    Job(
+                        job_name=INSTALL_PREFIX + component,
+                        app_id=component,
+                        batch_id=BATCH_BOOTSTRAP_KIT,
+                        depends_on=[],
+                        status="running",
+                    )
+                )
+                active = index.start_execution(job.id, when).id
+                self.last_state[component] = "installing"
+            elif job.status in EXECUTION_TERMINAL:
+                return
+            elif job.latest_execution_id:
+                active = job.latest_execution_id
+            else:
+                active = index.start_execution(job.id, when).id
+                job.status = "running"
+                self.last_state[component] = "installing"
+            self.active[component] = active
+        index.append_lines(active, [LogLine(text, log_level_for(level), when)])
+
+    def seed(self, index: JobsIndex, items: list[Mapping[str, Any]]) -> tuple[int, int]:
+        """Jobs from a watch snapshot (idempotent); returns (jobs written, new executions)."""
+        jobs = created = 0
+        for item in items:
+            component = str(item.get("appId") or "").strip()
+            if not component:
+                continue
+            state = str(item.get("status") or "")
+            message = str(item.get("message") or "")
+            deps = item.get("dependsOn") or []
+            job = index.upsert_job(
+                Job(
+                    job_name=INSTALL_PREFIX + component,
+                    app_id=component,
+                    batch_id=BATCH_BOOTSTRAP_KIT,
+                    depends_on=[INSTALL_PREFIX + str(d) for d in deps],
+                    status=job_status_for(state),
+                )
+            )
+            jobs += 1
+            self.last_state[component] = state
+            if state == "pending":
+                continue
+            if job.latest_execution_id:
+                if state in _TERMINAL_STATES:
+                    self.active.pop(component, None)
+                else:
+                    self.active[component] = job.latest_execution_id
+                continue
+            when = parse_time(item.get("lastTransitionAt")) or datetime.now(UTC)
+            execution = index.start_execution(job.id, when)
+            created += 1
+            text = f"[seeded] state={state} at {when.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            if message.strip():
+                text += f": {message}"
+            level = {"failed": "ERROR", "degraded": "WARN"}.get(state, "INFO")
+            index.append_lines(execution.id, [LogLine(text, level, when)])
+            if state in _TERMINAL_STATES:
+                index.finish_execution(execution.id, _TERMINAL_STATES[state], when)
+                self.active.pop(component, None)
+            else:
+                self.active[component] = execution.id
+        return jobs, created

@@ -1,0 +1,310 @@
+"""`HelmReleaseWatcher`: watch the `bp-*` HelmReleases of one Sovereign until the bootstrap kit
+is done or the budget runs out (spec §8.2–8.3), emitting one event per state change.
+
+- List+watch through `kube.Reflector` (resume after drops, re-list on 410). Every listed or
+  changed object is *observed*; an event is emitted only when the component's derived state
+  differs from the last one recorded, so re-lists and replays never duplicate an event.
+- After a list, the whole list is applied before the all-done gate is checked (the original
+  checked per object and could end with a release of the same list still unseen). Sync hooks
+  run once, after the initial list and before the gate.
+- Deletions drop the object from the snapshot cache but never change a recorded state.
+- The overall budget is an `asyncio.timeout`; `stop()` moves that deadline to now, so a stop
+  and a timeout end the same way (the original's "context canceled" / "context deadline
+  exceeded"). Cancelling the task running `run()` propagates without an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from ..config import Settings, format_go_duration
+from ..events import Emit, Event, rfc3339_now
+from ..kube import HELMRELEASES, Changed, KubeClient, Listed, Reflector, WatchTiming
+from .derive import (
+    DEFAULT_NAMESPACE,
+    PREFIX,
+    TERMINAL_STATES,
+    component_id,
+    derive_state,
+    level_for,
+    message_for,
+    snapshot_item,
+)
+from .logtail import LogTailTiming, tail_helm_controller
+from .types import ComponentItem, HelmReleaseObj
+
+__all__ = ["HelmReleaseWatcher", "SyncHook", "WatchConfig", "WatchResult"]
+
+log = structlog.get_logger(__name__)
+
+SyncHook = Callable[[list[ComponentItem]], Any]
+
+FIRST_SEEN_WARNING = (
+    "Phase 1 watch saw 0 HelmReleases in {duration}; the bootstrap-kit Kustomization may not be "
+    "reconciling. Operator: run `flux get kustomization -n flux-system` on the new cluster."
+)
+TERMINATED = (
+    "Phase-1 watch terminated by context: {reason} — see ComponentStates for current outcome"
+)
+DEADLINE_EXCEEDED = "context deadline exceeded"
+CANCELED = "context canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchConfig:
+    """Budget and thresholds of one watch (seconds); `from_settings` reads the env values."""
+
+    timeout: float = 3600.0
+    min_bootstrap_kit_hrs: int = 11
+    first_seen_timeout: float = 900.0
+    namespace: str = DEFAULT_NAMESPACE
+    timing: WatchTiming = field(default_factory=WatchTiming)
+    log_tail: LogTailTiming | None = field(default_factory=LogTailTiming)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> WatchConfig:
+        """`CATALYST_PHASE1_WATCH_TIMEOUT`, `…_MIN_BOOTSTRAP_KIT_HRS`, `…_FIRST_SEEN_TIMEOUT`;
+        keyword overrides (field names) win."""
+        base = cls(
+            timeout=settings.phase1_watch_timeout.total_seconds(),
+            min_bootstrap_kit_hrs=settings.phase1_min_bootstrap_kit_hrs,
+            first_seen_timeout=settings.phase1_first_seen_timeout.total_seconds(),
+        )
+        return replace(base, **overrides)
+
+
+@dataclass(slots=True)
+class WatchResult:
+    """States of every observed component, the outcome word, and an error when the initial
+    list never succeeded."""
+
+    states: dict[str, str]
+    outcome: str
+    error: str = ""
+
+
+class HelmReleaseWatcher:
+    """One watch over one cluster; `run()` once."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        emit: Emit,
+        config: WatchConfig,
+        label: str = "",
+        known_states: dict[str, str] | None = None,
+    ) -> None:
+        """`known_states`: states already reported (persisted), so only differences emit."""
+        self.client = client
+        self.emit = emit
+        self.config = config
+        self.label = label
+        self._cache: dict[str, HelmReleaseObj] = {}
+        self._states: dict[str, str] = dict(known_states or {})
+        self._first_seen = False
+        self._synced = False
+        self._hooks: list[SyncHook] = []
+        self._reflector: Reflector | None = None
+        self._deadline: asyncio.Timeout | None = None
+        self._stop_requested = False
+        self._quiet = False
+        self.running = False
+
+    # --- what other code reads -----------------------------------------------------------------
+
+    @property
+    def synced(self) -> bool:
+        """The initial list has been applied."""
+        return self._synced
+
+    def states(self) -> dict[str, str]:
+        """Component id → last derived state (every observed release)."""
+        return dict(self._states)
+
+    def snapshot(self) -> list[ComponentItem]:
+        """The components/state items of the cached `bp-*` HelmReleases, by name."""
+        return [snapshot_item(obj) for _, obj in sorted(self._cache.items())]
+
+    @property
+    def lists(self) -> int:
+        """How many full lists the watch needed (1 + one per 410 / failed resume)."""
+        return self._reflector.lists if self._reflector else 0
+
+    def add_sync_hook(self, hook: SyncHook) -> None:
+        """Call `hook(snapshot)` once, after the initial list (at once if already synced)."""
+        self._hooks.append(hook)
+        if self._synced:
+            self._call_hook(hook)
+
+    def stop(self, *, quiet: bool = False) -> None:
+        """End `run()` now as if its context were cancelled (`quiet`: no termination event)."""
+        self._stop_requested = True
+        self._quiet = self._quiet or quiet
+        if self._deadline is not None:
+            self._deadline.reschedule(asyncio.get_running_loop().time())
+
+    # --- the run -------------------------------------------------------------------------------
+
+    async def run(self) -> WatchResult:
+        """Watch until all-done, timeout or `stop()`; see the module docstring."""
+        loop = asyncio.get_running_loop()
+        helpers: list[asyncio.Task[None]] = []
+        self.running = True
+        try:
+            async with asyncio.timeout(self.config.timeout) as deadline:
+                self._deadline = deadline
+                if self._stop_requested:
+                    deadline.reschedule(loop.time())
+                helpers.append(
+                    asyncio.create_task(self._first_seen_alarm(), name=self._name("first-seen"))
+                )
+                if self.config.log_tail is not None:
+                    tail = tail_helm_controller(
+                        self.client,
+                        self.emit,
+                        namespace=self.config.namespace,
+                        timing=self.config.log_tail,
+                    )
+                    helpers.append(asyncio.create_task(tail, name=self._name("logs")))
+                outcome = await self._consume()
+            return WatchResult(dict(self._states), outcome)
+        except TimeoutError:
+            return self._ended_by_context(CANCELED if self._stop_requested else DEADLINE_EXCEEDED)
+        finally:
+            self._deadline = None
+            self.running = False
+            for task in helpers:
+                task.cancel()
+            for task in helpers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _name(self, what: str) -> str:
+        return f"phase1:{self.label}:{what}" if self.label else f"phase1:{what}"
+
+    async def _consume(self) -> str:
+        reflector = Reflector(
+            self.client, HELMRELEASES, namespace=self.config.namespace, timing=self.config.timing
+        )
+        self._reflector = reflector
+        events = reflector.events()
+        async with contextlib.aclosing(events):
+            async for change in events:
+                if isinstance(change, Listed):
+                    self._apply_list(change)
+                    if change.initial:
+                        self._mark_synced()
+                else:
+                    self._apply_change(change)
+                outcome = self._gate()
+                if outcome:
+                    return outcome
+        raise AssertionError("the reflector stream never ends")
+
+    def _apply_list(self, listed: Listed) -> None:
+        fresh: dict[str, HelmReleaseObj] = {}
+        for raw in listed.items:
+            name = _bp_name(raw)
+            if name:
+                fresh[name] = raw  # type: ignore[assignment]
+        self._cache = fresh
+        for name in sorted(fresh):
+            self._observe(name, fresh[name])
+
+    def _apply_change(self, change: Changed) -> None:
+        name = _bp_name(change.object)
+        if not name:
+            return
+        if change.type == "DELETED":
+            self._cache.pop(name, None)
+            return
+        obj: HelmReleaseObj = change.object  # type: ignore[assignment]
+        self._cache[name] = obj
+        self._observe(name, obj)
+
+    def _observe(self, name: str, obj: HelmReleaseObj) -> None:
+        component = component_id(name)
+        state = derive_state(obj)
+        self._first_seen = True
+        if self._states.get(component) == state:
+            return
+        self._states[component] = state
+        self.emit(
+            Event(
+                phase="component",
+                level=level_for(state),
+                component=component,
+                state=state,
+                message=message_for(obj, state),
+                time=rfc3339_now(),
+            )
+        )
+
+    def _gate(self) -> str:
+        """`ready` / `failed` once enough releases are observed and all are terminal."""
+        if not self._first_seen or len(self._states) < self.config.min_bootstrap_kit_hrs:
+            return ""
+        if any(state not in TERMINAL_STATES for state in self._states.values()):
+            return ""
+        return "failed" if "failed" in self._states.values() else "ready"
+
+    def _mark_synced(self) -> None:
+        self._synced = True
+        for hook in self._hooks:
+            self._call_hook(hook)
+
+    def _call_hook(self, hook: SyncHook) -> None:
+        try:
+            hook(self.snapshot())
+        except Exception as exc:
+            log.warning("phase1 sync hook failed", watch=self.label, error=str(exc))
+
+    async def _first_seen_alarm(self) -> None:
+        await asyncio.sleep(self.config.first_seen_timeout)
+        if not self._states:
+            duration = format_go_duration(timedelta(seconds=self.config.first_seen_timeout))
+            self.emit(
+                Event(
+                    phase="component",
+                    level="warn",
+                    message=FIRST_SEEN_WARNING.format(duration=duration),
+                    time=rfc3339_now(),
+                )
+            )
+
+    def _ended_by_context(self, reason: str) -> WatchResult:
+        states = dict(self._states)
+        outcome = "timeout" if states else "flux-not-reconciling"
+        if not self._synced:
+            last = self._reflector.last_error if self._reflector else None
+            detail = str(last) if last else "the apiserver did not answer"
+            error = (
+                "Phase-1 watch could not list HelmReleases in "
+                f"{self.config.namespace} on the new Sovereign ({self.client.server}) before "
+                f"the watch ended ({reason}): {detail}"
+            )
+            return WatchResult(states, outcome, error)
+        if not self._quiet:
+            self.emit(
+                Event(
+                    phase="component",
+                    level="warn",
+                    message=TERMINATED.format(reason=reason),
+                    time=rfc3339_now(),
+                )
+            )
+        return WatchResult(states, outcome)
+
+
+def _bp_name(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) and name.startswith(PREFIX) else ""
