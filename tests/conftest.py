@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import io
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from support.fakes import ScriptedPhase1, ScriptedProvisioner  # noqa: E402
-from support.server import LiveServer, live_server  # noqa: E402
-
-from catalyst_api.config import Settings  # noqa: E402
-from catalyst_api.logs import configure_logging  # noqa: E402
-from catalyst_api.wiring import Overrides  # noqa: E402
+from catalyst_api.config import Settings
+from catalyst_api.logs import configure_logging
+from catalyst_api.wiring import Overrides
+from support.fakes import ScriptedPhase1, ScriptedProvisioner
+from support.server import LiveServer, live_server
 
 _LOG_BUFFER = io.StringIO()
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _capture_logs() -> Iterator[None]:
+def _capture_logs() -> None:
     """Every log line of the test session goes to a buffer tests can grep."""
     configure_logging("info", stream=_LOG_BUFFER)
-    yield
 
 
 @pytest.fixture

@@ -356,7 +356,9 @@ class Runs:
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await self.fail(
-                    dep, "destroy interrupted by a catalyst-api shutdown — run DELETE again"
+                    dep,
+                    "destroy interrupted by a catalyst-api shutdown — run DELETE again",
+                    stage="destroy",
                 )
             raise
         finally:
