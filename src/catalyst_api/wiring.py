@@ -20,7 +20,6 @@ from .deployments import (
     Collaborators,
     DeploymentService,
     KubeconfigFiles,
-    Phase1Outcome,
     Phase1Runner,
     PoolDomains,
     Provisioner,
@@ -28,11 +27,12 @@ from .deployments import (
 )
 from .dns import build_pool_domains
 from .dns.allowlist import ManagedDomains
-from .events import Emit, Event, EventHub
+from .events import Event, EventHub
 from .jobs import JobsBridges, JobsService, JobsStore
 from .logs import scrubber
 from .metrics import Metrics
-from .phase1 import JobsSeeder, LiveWatches, WatchConfig
+from .phase1 import HelmWatchRunner, JobsSeeder, LiveWatches, WatchConfig
+from .provisioner import TofuProvisioner
 from .store import EventLog, RecordStore
 from .wizard import WizardService
 
@@ -77,18 +77,7 @@ class Services:
     watches: LiveWatches | None = None
 
 
-class _NoPhase1:
-    """Used only when no Phase 1 backend is wired: fails loudly, never reports success."""
-
-    async def run(self, *, deployment_id: str, kubeconfig: bytes, emit: Emit) -> Phase1Outcome:
-        message = "Phase-1 watch could not start: no HelmRelease watcher is configured"
-        emit(Event(phase="component", level="error", message=message))
-        return Phase1Outcome(error=message)
-
-
 def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
-    from .provisioner import TofuProvisioner
-
     def count(step: str, outcome: str) -> None:
         metrics.tofu_runs.labels(step=step, outcome=outcome).inc()
 
@@ -98,10 +87,6 @@ def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
 def _default_phase1(
     settings: Settings, *, live: LiveWatches, seeder: JobsSeeder | None
 ) -> Phase1Runner:
-    try:
-        from .phase1 import HelmWatchRunner
-    except ImportError:  # pragma: no cover - until the Phase 1 package is present
-        return _NoPhase1()
     runner: Phase1Runner = HelmWatchRunner(settings=settings, live=live, seeder=seeder)
     return runner
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,15 +99,28 @@ class ScriptedPhase1:
     gate: threading.Event | None = None
     kubeconfigs: list[bytes] = field(default_factory=list)
 
-    async def run(self, *, deployment_id: str, kubeconfig: bytes, emit: Emit) -> Phase1Outcome:
+    async def run(
+        self,
+        *,
+        deployment_id: str,
+        kubeconfig: bytes,
+        emit: Emit,
+        known_states: Mapping[str, str] | None = None,
+    ) -> Phase1Outcome:
         self.kubeconfigs.append(kubeconfig)
+        known = dict(known_states or {})
         if self.gate is not None:
             await _wait_threading_event(self.gate)
         states: dict[str, str] = {}
         for name in self.components:
             state = "failed" if name in self.fail else "installed"
             level = "error" if state == "failed" else "info"
-            emit(Event(phase="component", level=level, component=name, state=state, message=state))
+            if known.get(name) != state:
+                emit(
+                    Event(
+                        phase="component", level=level, component=name, state=state, message=state
+                    )
+                )
             states[name] = state
         outcome = "failed" if self.fail else "ready"
         return Phase1Outcome(states=states, outcome=outcome)

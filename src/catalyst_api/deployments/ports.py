@@ -7,6 +7,7 @@ plug their own in through `wiring.build_services`. Each call streams progress th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -46,4 +47,14 @@ class Phase1Outcome:
 class Phase1Runner(Protocol):
     """Phase 1: watch the bootstrap kit on the new cluster until it is installed."""
 
-    async def run(self, *, deployment_id: str, kubeconfig: bytes, emit: Emit) -> Phase1Outcome: ...
+    async def run(
+        self,
+        *,
+        deployment_id: str,
+        kubeconfig: bytes,
+        emit: Emit,
+        known_states: Mapping[str, str] | None = None,
+    ) -> Phase1Outcome:
+        """`known_states`: component states already reported (a resumed watch emits only
+        changes, so a restart never duplicates component events)."""
+        ...

@@ -219,7 +219,7 @@ class Runs:
     def kubeconfig_event(self, deployment_id: str) -> asyncio.Event:
         return self.deps.kubeconfig_arrived.setdefault(deployment_id, asyncio.Event())
 
-    async def await_kubeconfig_then_phase1(self, dep: Deployment) -> None:
+    async def await_kubeconfig_then_phase1(self, dep: Deployment, *, resume: bool = False) -> None:
         """Wait (until Phase 0 end + CATALYST_KUBECONFIG_WAIT_TIMEOUT) for the postback, then
         run Phase 1; a missing postback fails the deployment with an actionable error."""
         settings = self.deps.settings
@@ -249,18 +249,30 @@ class Runs:
                 await self.fail(dep, message, stage=KUBECONFIG_WAIT_STAGE)
                 return
             emit(Event(phase="kubeconfig", message="Kubeconfig received from the new Sovereign"))
-        await self.phase1(dep)
+        await self.phase1(dep, resume=resume)
 
     async def phase1_only(self, dep: Deployment) -> None:
         """A run that is only Phase 1 (kubeconfig PUT after the run ended, or resume)."""
         stream = self.deps.hub.stream(dep.id)
         try:
-            await self.await_kubeconfig_then_phase1(dep)
+            await self.await_kubeconfig_then_phase1(dep, resume=True)
         finally:
             stream.end_run()
 
-    async def phase1(self, dep: Deployment) -> None:
-        """Watch the bootstrap kit (at most once per deployment run) and record the outcome."""
+    def reported_states(self, dep: Deployment) -> dict[str, str]:
+        """The last state each component was reported in, from the event history."""
+        states: dict[str, str] = {}
+        for stored in self.deps.hub.stream(dep.id).snapshot():
+            event = stored.event
+            if event.phase == "component" and event.component and event.state:
+                states[event.component] = event.state
+        return states
+
+    async def phase1(self, dep: Deployment, *, resume: bool = False) -> None:
+        """Watch the bootstrap kit (at most once per deployment run) and record the outcome.
+
+        A resumed watch (restart, late postback) starts from the states already reported, so
+        it emits only changes; a fresh run (create, retry) reports every component again."""
         if dep.id in self.deps.phase1_started:
             return
         self.deps.phase1_started.add(dep.id)
@@ -280,7 +292,10 @@ class Runs:
             return
         try:
             outcome = await self.deps.phase1.run(
-                deployment_id=dep.id, kubeconfig=kubeconfig, emit=emit
+                deployment_id=dep.id,
+                kubeconfig=kubeconfig,
+                emit=emit,
+                known_states=self.reported_states(dep) if resume else None,
             )
         finally:
             self.deps.phase1_started.discard(dep.id)

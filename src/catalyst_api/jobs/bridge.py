@@ -2,17 +2,20 @@
 
 `DeploymentBridge` keeps, for each component, the active execution (if any) and the last
 state it saw, and applies events / seeds to a `JobsIndex` inside a store transaction. Unlike
-the original, a state transition never wipes the `dependsOn` a seed wrote (spec §13 item 9).
+the original, a state transition never wipes the `dependsOn` a seed wrote (spec §13 item 9),
+and a bridge that starts after a restart primes its cursors from the stored jobs, so a
+re-reported state does not open a second execution.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ..events import Event
-from .index import JobsIndex
+from .index import ExecutionNotFound, JobsIndex
 from .models import (
     BATCH_BOOTSTRAP_KIT,
     EXECUTION_TERMINAL,
@@ -88,6 +91,8 @@ class DeploymentBridge:
         when: datetime,
     ) -> None:
         """A component state change: job status, execution start / line / finish."""
+        if component not in self.last_state:
+            self._prime(index, component)
         if self.last_state.get(component) == state:
             return
         self.last_state[component] = state
@@ -110,6 +115,21 @@ class DeploymentBridge:
             if state in _TERMINAL_STATES:
                 index.finish_execution(active, _TERMINAL_STATES[state], when)
                 del self.active[component]
+
+    def _prime(self, index: JobsIndex, component: str) -> None:
+        """Cursors for a component this bridge has not seen (e.g. after a restart), from the
+        stored job: a replayed terminal state is then a duplicate, and a running job's open
+        execution keeps receiving lines instead of a second execution being started."""
+        job = index.job_named(INSTALL_PREFIX + component)
+        if job is None:
+            return
+        known = {"succeeded": "installed", "failed": "failed", "pending": "pending"}
+        if job.status in known:
+            self.last_state[component] = known[job.status]
+        elif job.status == "running" and job.latest_execution_id:
+            with contextlib.suppress(ExecutionNotFound):
+                if not index.execution(job.latest_execution_id).finished:
+                    self.active[component] = job.latest_execution_id
 
     def raw_line(
         self, index: JobsIndex, component: str, level: str, message: str, when: datetime

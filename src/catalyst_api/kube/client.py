@@ -225,7 +225,7 @@ class KubeClient:
         async for line in self._stream(
             "get", PodLog, name=pod, namespace=namespace, params=params, inactivity=None
         ):
-            yield line
+            yield line.decode("utf-8", "replace")
 
     async def _stream(
         self,
@@ -237,7 +237,9 @@ class KubeClient:
         inactivity: float | None,
         name: str | None = None,
         watch: bool = False,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[bytes]:
+        """The response body as non-empty lines (bytes, no line ending), split per network
+        chunk so that one inactivity timer covers every line that chunk carried."""
         generic: Any = self._api._client  # lightkube's request builder + transport (see docstring)
         try:
             request = generic.prepare_request(
@@ -255,20 +257,45 @@ class KubeClient:
                 except orjson.JSONDecodeError:
                     decoded = None
                 raise status_from_body(response.status_code, decoded)
-            lines = response.aiter_lines()
+            chunks = response.aiter_bytes()
+            pending: list[bytes] = []
             while True:
                 try:
                     async with asyncio.timeout(inactivity):
-                        line = await anext(lines)
+                        chunk = await anext(chunks)
                 except StopAsyncIteration:
-                    return
+                    break
                 except TimeoutError:
                     raise KubeConnectionError(
                         f"stream silent for {inactivity:g}s (no event or bookmark)"
                     ) from None
                 except (httpx2.HTTPError, OSError) as exc:
                     raise translate(exc) from None
-                if line:
+                for line in _split_lines(chunk, pending):
                     yield line
+            if pending and (tail := b"".join(pending).rstrip(b"\r")):
+                yield tail
         finally:
             await response.aclose()
+
+
+def _split_lines(chunk: bytes, pending: list[bytes]) -> list[bytes]:
+    """Complete non-blank lines of `chunk`, joined with the unfinished line kept in `pending`
+    (which keeps the new unfinished tail)."""
+    out: list[bytes] = []
+    start = 0
+    while True:
+        end = chunk.find(b"\n", start)
+        if end < 0:
+            if start < len(chunk):
+                pending.append(chunk[start:])
+            return out
+        piece = chunk[start:end]
+        if pending:
+            pending.append(piece)
+            piece = b"".join(pending)
+            pending.clear()
+        piece = piece.rstrip(b"\r")
+        if piece.strip():
+            out.append(piece)
+        start = end + 1

@@ -6,7 +6,7 @@ Everything here is a function of one HelmRelease object; no I/O, no clock.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from .types import ComponentItem, Condition, HelmReleaseObj
 
@@ -20,8 +20,10 @@ __all__ = [
     "derive_state",
     "level_for",
     "message_for",
+    "message_of",
     "ready_condition",
     "snapshot_item",
+    "state_of",
 ]
 
 PREFIX = "bp-"
@@ -56,49 +58,52 @@ def component_id(name: str) -> str:
 
 
 def ready_condition(obj: HelmReleaseObj) -> Condition | None:
-    """The `Ready` condition, if the object has one."""
+    """The `Ready` condition, if the object has one (the object's own dict, not a copy)."""
     status = obj.get("status")
     conditions = status.get("conditions") if isinstance(status, dict) else None
     if not isinstance(conditions, list):
         return None
     for cond in conditions:
         if isinstance(cond, dict) and cond.get("type") == "Ready":
-            return Condition(
-                type="Ready",
-                status=_text(cond, "status"),
-                reason=_text(cond, "reason"),
-                message=_text(cond, "message"),
-                lastTransitionTime=_text(cond, "lastTransitionTime"),
-            )
+            return cast(Condition, cond)
     return None
 
 
-def _text(raw: dict[str, Any], key: str) -> str:
-    value = raw.get(key)
+def _text(cond: Condition | None, key: str) -> str:
+    value = cond.get(key) if cond is not None else None
     return value if isinstance(value, str) else ""
 
 
-def derive_state(obj: HelmReleaseObj) -> str:
-    """The component state from the Ready condition (spec §8.2 table)."""
-    cond = ready_condition(obj)
+def state_of(cond: Condition | None) -> str:
+    """The component state for a Ready condition (spec §8.2 table)."""
     if cond is None:
         return PENDING
-    status = cond.get("status", "")
+    status = _text(cond, "status")
     if status == "True":
         return INSTALLED
     if status == "Unknown":
         return INSTALLING
     if status == "False":
-        message = cond.get("message", "").lower()
+        message = _text(cond, "message").lower()
         if "dependency '" in message and "is not ready" in message:
             return PENDING
-        reason = cond.get("reason", "")
+        reason = _text(cond, "reason")
         if reason in _FAILED_REASONS:
             return FAILED
         if reason in _INSTALLING_REASONS:
             return INSTALLING
         return DEGRADED
     return PENDING
+
+
+def derive_state(obj: HelmReleaseObj) -> str:
+    """The component state from the Ready condition (spec §8.2 table)."""
+    return state_of(ready_condition(obj))
+
+
+def message_of(cond: Condition | None, state: str) -> str:
+    """The Ready condition's message, else the state's default sentence."""
+    return _text(cond, "message") or _DEFAULT_MESSAGES.get(state, "")
 
 
 def level_for(state: str) -> str:
@@ -112,9 +117,7 @@ def level_for(state: str) -> str:
 
 def message_for(obj: HelmReleaseObj, state: str) -> str:
     """The Ready condition's message, else the state's default sentence."""
-    cond = ready_condition(obj)
-    message = cond.get("message", "") if cond else ""
-    return message or _DEFAULT_MESSAGES.get(state, "")
+    return message_of(ready_condition(obj), state)
 
 
 def depends_on(obj: HelmReleaseObj) -> list[str]:
@@ -130,7 +133,7 @@ def depends_on(obj: HelmReleaseObj) -> list[str]:
 
 
 def _transition_time(cond: Condition | None) -> str:
-    raw = cond.get("lastTransitionTime", "") if cond else ""
+    raw = _text(cond, "lastTransitionTime")
     if not raw:
         return GO_ZERO_TIME
     try:
@@ -150,14 +153,15 @@ def snapshot_item(obj: HelmReleaseObj) -> ComponentItem:
     """The components/state item of one HelmRelease (spec §8.8)."""
     meta: dict[str, Any] = obj.get("metadata") or {}
     name = str(meta.get("name") or "")
-    state = derive_state(obj)
+    cond = ready_condition(obj)
+    state = state_of(cond)
     item = ComponentItem(
         appId=component_id(name),
         status=state,
         helmReleaseName=name,
         namespace=str(meta.get("namespace") or DEFAULT_NAMESPACE),
-        lastTransitionAt=_transition_time(ready_condition(obj)),
-        message=message_for(obj, state),
+        lastTransitionAt=_transition_time(cond),
+        message=message_of(cond, state),
     )
     deps = depends_on(obj)
     if deps:

@@ -74,6 +74,7 @@ class LiveWatches:
         self._live: dict[str, HelmReleaseWatcher] = {}
         self._refreshers: set[HelmReleaseWatcher] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._starting: dict[str, asyncio.Lock] = {}
 
     def get(self, deployment_id: str) -> HelmReleaseWatcher | None:
         """The watcher observing the deployment now, if any."""
@@ -102,13 +103,33 @@ class LiveWatches:
         self, deployment_id: str, *, kubeconfig_path: str, known_states: Mapping[str, str]
     ) -> tuple[int, dict[str, Any]]:
         """`POST .../refresh-watch`: (status, body), or raises the spec's 409/500/504."""
-        current = self.get(deployment_id)
-        if current is not None:
-            body = {"watching": True, "alreadyActive": True, "components": current.snapshot()}
-            return 200, body
+        lock = self._starting.setdefault(deployment_id, asyncio.Lock())
+        async with lock:  # concurrent refreshes: one starts a watcher, the others see it
+            current = self.get(deployment_id)
+            if current is not None:
+                body = {"watching": True, "alreadyActive": True, "components": current.snapshot()}
+                return 200, body
+            watcher, seeded = await self._start_refresh(
+                deployment_id, kubeconfig_path, known_states
+            )
+        try:
+            async with asyncio.timeout(self.seed_timeout):
+                await seeded.wait()
+        except TimeoutError:
+            within = format_go_duration(timedelta(seconds=self.seed_timeout))
+            raise GatewayTimeout(
+                "seed-timeout",
+                f"watcher started but informer initial-list did not sync within {within}",
+                extra={"watching": True},
+            ) from None
+        return 202, {"watching": True, "seededAt": rfc3339_now(), "components": watcher.snapshot()}
+
+    async def _start_refresh(
+        self, deployment_id: str, kubeconfig_path: str, known_states: Mapping[str, str]
+    ) -> tuple[HelmReleaseWatcher, asyncio.Event]:
         data = await _read_kubeconfig(kubeconfig_path)
         try:
-            client = KubeClient.from_kubeconfig(data)
+            client = await asyncio.to_thread(KubeClient.from_kubeconfig, data)
         except KubeConfigError as exc:
             raise InternalError("watcher-build-failed", str(exc)) from None
         watcher = HelmReleaseWatcher(
@@ -135,17 +156,7 @@ class LiveWatches:
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        try:
-            async with asyncio.timeout(self.seed_timeout):
-                await seeded.wait()
-        except TimeoutError:
-            within = format_go_duration(timedelta(seconds=self.seed_timeout))
-            raise GatewayTimeout(
-                "seed-timeout",
-                f"watcher started but informer initial-list did not sync within {within}",
-                extra={"watching": True},
-            ) from None
-        return 202, {"watching": True, "seededAt": rfc3339_now(), "components": watcher.snapshot()}
+        return watcher, seeded
 
     async def _run(
         self, deployment_id: str, watcher: HelmReleaseWatcher, client: KubeClient

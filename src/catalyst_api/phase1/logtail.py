@@ -3,13 +3,15 @@
 Runs beside the HelmRelease watch for its whole lifetime: find the first `Running` pod with
 `app=helm-controller` in flux-system, follow its log from now on (tailLines 0), and when the
 stream ends (pod replaced, connection lost) wait `reattach` seconds and look again; with no
-running pod, look again every `rediscover` seconds. Failures are logged, never raised.
+running pod, look again every `rediscover` seconds (±50 % jitter, so that many watches started
+together do not poll their apiservers in lockstep). Failures are logged, never raised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from dataclasses import dataclass
 
 import structlog
@@ -42,11 +44,11 @@ async def tail_helm_controller(
             pods = await client.list_pods(namespace=namespace, labels=HELM_CONTROLLER_LABELS)
         except KubeError as exc:
             log.debug("helm-controller pod lookup failed", error=str(exc))
-            await asyncio.sleep(timing.rediscover)
+            await asyncio.sleep(_jittered(timing.rediscover))
             continue
         pod = next((p for p in pods if p.phase == "Running"), None)
         if pod is None:
-            await asyncio.sleep(timing.rediscover)
+            await asyncio.sleep(_jittered(timing.rediscover))
             continue
         try:
             stream = client.follow_log(pod.name, namespace=namespace, tail_lines=0)
@@ -68,3 +70,7 @@ async def tail_helm_controller(
         except KubeError as exc:
             log.debug("helm-controller log stream failed", pod=pod.name, error=str(exc))
         await asyncio.sleep(timing.reattach)
+
+
+def _jittered(seconds: float) -> float:
+    return seconds * random.uniform(0.5, 1.5)

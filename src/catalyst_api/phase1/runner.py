@@ -7,7 +7,11 @@ once the initial list is in, and returns the states and outcome word for `mark_p
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from typing import Any
+
+import structlog
 
 from ..config import Settings
 from ..deployments.ports import Phase1Outcome
@@ -15,9 +19,11 @@ from ..events import Emit, Event, rfc3339_now
 from ..kube import KubeClient, KubeConfigError
 from .live import JobsSeeder, LiveWatches
 from .types import ComponentItem
-from .watcher import HelmReleaseWatcher, WatchConfig
+from .watcher import HelmReleaseWatcher, WatchConfig, WatchResult
 
 __all__ = ["HelmWatchRunner", "could_not_start_message"]
+
+log = structlog.get_logger(__name__)
 
 
 def could_not_start_message(error: str) -> str:
@@ -49,17 +55,34 @@ class HelmWatchRunner:
         self.live = live
         self.seeder = seeder
 
-    async def run(self, *, deployment_id: str, kubeconfig: bytes, emit: Emit) -> Phase1Outcome:
+    async def run(
+        self,
+        *,
+        deployment_id: str,
+        kubeconfig: bytes,
+        emit: Emit,
+        known_states: Mapping[str, str] | None = None,
+    ) -> Phase1Outcome:
         """Watch until the bootstrap kit is done, the budget runs out, or the task is
-        cancelled (then nothing is returned: the run resumes after a restart)."""
+        cancelled (then nothing is returned: the run resumes after a restart).
+
+        `known_states` (optional, beyond the `Phase1Runner` protocol): states already
+        reported for this deployment (a resumed watch), so only changes are emitted again."""
         try:
-            client = KubeClient.from_kubeconfig(kubeconfig)
+            # Off the loop: loading TLS material can take tens of milliseconds.
+            client = await asyncio.to_thread(KubeClient.from_kubeconfig, kubeconfig)
         except KubeConfigError as exc:
             message = could_not_start_message(str(exc))
             emit(Event(phase="component", level="error", message=message, time=rfc3339_now()))
             return Phase1Outcome(error=message)
         async with client:
-            watcher = HelmReleaseWatcher(client, emit=emit, config=self.config, label=deployment_id)
+            watcher = HelmReleaseWatcher(
+                client,
+                emit=emit,
+                config=self.config,
+                label=deployment_id,
+                known_states=dict(known_states or {}),
+            )
             seeder = self.seeder
             if seeder is not None:
 
@@ -71,6 +94,14 @@ class HelmWatchRunner:
                 self.live.claim(deployment_id, watcher)
             try:
                 result = await watcher.run()
+            except Exception as exc:  # a bug must still end Phase 1 with an outcome
+                log.exception("phase1 watch crashed", deployment_id=deployment_id)
+                result = WatchResult(
+                    watcher.states(),
+                    "timeout" if watcher.states() else "flux-not-reconciling",
+                    f"Phase-1 watch failed unexpectedly ({type(exc).__name__}); see the "
+                    "catalyst-api logs",
+                )
             finally:
                 if self.live is not None:
                     self.live.release(deployment_id, watcher)

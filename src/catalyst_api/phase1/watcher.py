@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -32,10 +33,11 @@ from .derive import (
     PREFIX,
     TERMINAL_STATES,
     component_id,
-    derive_state,
     level_for,
-    message_for,
+    message_of,
+    ready_condition,
     snapshot_item,
+    state_of,
 )
 from .logtail import LogTailTiming, tail_helm_controller
 from .types import ComponentItem, HelmReleaseObj
@@ -232,7 +234,8 @@ class HelmReleaseWatcher:
 
     def _observe(self, name: str, obj: HelmReleaseObj) -> None:
         component = component_id(name)
-        state = derive_state(obj)
+        cond = ready_condition(obj)
+        state = state_of(cond)
         self._first_seen = True
         if self._states.get(component) == state:
             return
@@ -243,8 +246,8 @@ class HelmReleaseWatcher:
                 level=level_for(state),
                 component=component,
                 state=state,
-                message=message_for(obj, state),
-                time=rfc3339_now(),
+                message=message_of(cond, state),
+                time=_now_text(),
             )
         )
 
@@ -302,6 +305,23 @@ class HelmReleaseWatcher:
                 )
             )
         return WatchResult(states, outcome)
+
+
+class _SecondClock:
+    """`rfc3339_now()`, formatted at most once per second (it is on the per-event path)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def __call__(self) -> str:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._text = second, rfc3339_now()
+        return self._text
+
+
+_now_text = _SecondClock()
 
 
 def _bp_name(obj: dict[str, Any]) -> str:
