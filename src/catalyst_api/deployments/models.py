@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from .timefmt import format_rfc3339, format_rfc3339_nano, parse_time
+from ..timefmt import format_rfc3339, format_rfc3339_nano, parse_time
 
 __all__ = [
     "IN_FLIGHT_PHASE0",

@@ -20,11 +20,11 @@ from ..events import Emit, Event, EventHub
 from ..provisioner import ProvisionError, ProvisionJob
 from ..provisioner import RegionSpec as JobRegion
 from ..store import RecordStore
+from ..timefmt import utcnow
 from .kubeconfigs import KubeconfigFiles, describe_os_error
 from .machine import orphan_message
 from .models import IN_FLIGHT_PHASE0, Deployment, Result, Status
 from .ports import DnsError, Phase1Outcome, Phase1Runner, PoolDomains, Provisioner, Reservation
-from .timefmt import utcnow
 
 __all__ = [
     "FLUX_NOT_RECONCILING_MESSAGE",

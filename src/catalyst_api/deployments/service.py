@@ -27,6 +27,7 @@ from ..errors import (
 )
 from ..events import DeploymentStream, Event
 from ..store import EventLog, new_deployment_id
+from ..timefmt import utcnow
 from .bearer import bearer_matches, mint_bearer, parse_bearer_header
 from .decode import decode_create_request, decode_json_object
 from .kubeconfigs import describe_os_error
@@ -42,7 +43,6 @@ from .models import IN_FLIGHT_PHASE0, Deployment, Result, Status
 from .registry import Registry
 from .runs import KUBECONFIG_WAIT_STAGE, Collaborators, Runs
 from .supervisor import RunSupervisor
-from .timefmt import utcnow
 from .validation import validate_request
 
 __all__ = ["KUBECONFIG_MAX_BYTES", "DeploymentService"]

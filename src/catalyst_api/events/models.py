@@ -15,6 +15,8 @@ from typing import Any, Literal, TypedDict, cast
 
 import orjson
 
+from ..timefmt import format_rfc3339
+
 __all__ = [
     "Emit",
     "Event",
@@ -35,7 +37,7 @@ class Progress(TypedDict):
 
 def rfc3339_now() -> str:
     """Current UTC time as RFC3339 with seconds precision (`2026-04-29T12:57:03Z`)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_rfc3339(datetime.now(UTC))
 
 
 @dataclass(slots=True)

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..timefmt import format_rfc3339_nano as format_nano
+from ..timefmt import parse_time
+
 __all__ = [
     "BATCH_BOOTSTRAP_KIT",
     "BATCH_DAY2",
@@ -31,37 +34,6 @@ UNBATCHED = "(unbatched)"
 DEFAULT_PAGE = 500
 MAX_PAGE = 5000
 EXECUTION_TERMINAL = frozenset({"succeeded", "failed"})
-
-
-def format_nano(value: datetime) -> str:
-    """Go's RFC3339Nano JSON time: UTC, fraction with trailing zeros trimmed, `Z`."""
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += "." + f"{value.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-def parse_time(raw: object) -> datetime | None:
-    """RFC3339 / RFC3339Nano → aware UTC datetime; None when absent, zero or unparsable."""
-    if not isinstance(raw, str) or not raw.strip() or raw.startswith("0001-01-01T00:00:00"):
-        return None
-    text = raw.strip()
-    if text[-1] in "Zz":
-        text = text[:-1] + "+00:00"
-    if "." in text:  # Python takes at most 6 fractional digits; Go writes up to 9
-        head, _, rest = text.partition(".")
-        digits = ""
-        while rest and rest[0].isdigit():
-            digits, rest = digits + rest[0], rest[1:]
-        text = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _duration_ms(start: datetime | None, end: datetime | None) -> int | None:

@@ -5,9 +5,9 @@ Everything here is a function of one HelmRelease object; no I/O, no clock.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, cast
 
+from ..timefmt import format_rfc3339_nano, parse_time
 from .types import ComponentItem, Condition, HelmReleaseObj
 
 __all__ = [
@@ -133,20 +133,8 @@ def depends_on(obj: HelmReleaseObj) -> list[str]:
 
 
 def _transition_time(cond: Condition | None) -> str:
-    raw = _text(cond, "lastTransitionTime")
-    if not raw:
-        return GO_ZERO_TIME
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return GO_ZERO_TIME
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    parsed = parsed.astimezone(UTC)
-    text = parsed.strftime("%Y-%m-%dT%H:%M:%S")
-    if parsed.microsecond:
-        text += "." + f"{parsed.microsecond:06d}".rstrip("0")
-    return text + "Z"
+    parsed = parse_time(_text(cond, "lastTransitionTime"))
+    return GO_ZERO_TIME if parsed is None else format_rfc3339_nano(parsed)
 
 
 def snapshot_item(obj: HelmReleaseObj) -> ComponentItem:

@@ -1,4 +1,5 @@
-"""Go-compatible time formats for records and wire objects."""
+"""Go-compatible time formats shared by records, events and jobs (RFC3339, RFC3339Nano,
+the Go zero time as unset)."""
 
 from __future__ import annotations
 
