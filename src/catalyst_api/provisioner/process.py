@@ -103,15 +103,43 @@ class _LineSplitter:
 
 
 async def _pump(fd: int, on_chunk: Callable[[bytes], None]) -> None:
+    """Read our end of a pipe until EOF, then close it.
+
+    The descriptor stays ours: it is only watched with `add_reader`. Handing it to the loop as
+    a pipe transport (`connect_read_pipe(os.fdopen(fd))`) gives it two owners, and uvloop then
+    closes it twice — the second close can hit a descriptor another thread just reused.
+    """
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=_CHUNK * 2)
-    pipe = os.fdopen(fd, "rb", buffering=0)
-    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
-    try:
-        while chunk := await reader.read(_CHUNK):
+    os.set_blocking(fd, False)
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            chunk = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            chunk = b""
+            if not finished.done():
+                finished.set_exception(exc)
+        if not chunk:
+            loop.remove_reader(fd)
+            if not finished.done():
+                finished.set_result(None)
+            return
+        try:
             on_chunk(chunk)
+        except Exception as exc:  # a sink bug must not leave the reader registered
+            loop.remove_reader(fd)
+            if not finished.done():
+                finished.set_exception(exc)
+
+    loop.add_reader(fd, readable)
+    try:
+        await finished
     finally:
-        transport.close()
+        loop.remove_reader(fd)
+        os.close(fd)
 
 
 def _line_pump(stream: Stream, sink: LineSink) -> tuple[Callable[[bytes], None], _LineSplitter]:

@@ -1,3 +1,13 @@
-"""Sandbox: stand-ins for the outside world (clusters, clouds) for `make run` and tests."""
+"""Sandbox: stand-ins for the outside world (clusters, clouds) for `make run` and tests.
+
+`catalyst-api serve --sandbox` (`wiring.sandbox_app`) runs the real pipeline against
+in-process stand-ins on loopback: the sandbox cloud (`cloud`, `routes`: Hetzner-like token check
+and the resources `infra/sandbox` creates), simulated Sovereigns (`sovereign`: a fake
+kube-apiserver over TLS with a persistent CA (`certs`, `cluster`), the kubeconfig postback
+(`postback`) and a Flux simulator (`flux`, `kit`, `manifests`, `helmlog`)), and the fake Dynadot
+(`zones`). Their state lives in `<data root>/sandbox/` (`persistence`) and survives restarts.
+Also here: the fake kube-apiserver (`fakekube`), the fake Dynadot and pool-domain-manager.
+Import the submodules directly; this package imports nothing so `fakekube` stays light.
+"""
 
 __all__: list[str] = []

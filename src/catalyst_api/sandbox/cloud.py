@@ -198,12 +198,16 @@ class SandboxCloud:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        self.files.close()
 
     # --- inventory -----------------------------------------------------------------------------
 
     async def _save(self) -> None:
         items = [r.to_json() for r in sorted(self.resources.values(), key=lambda r: r.id)]
-        await asyncio.to_thread(self.files.write, "cloud", {"resources": items})
+        try:
+            await self.files.awrite("cloud", {"resources": items})
+        except OSError as exc:
+            log.warning("sandbox cloud inventory not saved", error=str(exc))
 
     def servers(self) -> list[dict[str, Any]]:
         """Every server, Hetzner-ish."""
@@ -242,6 +246,11 @@ class SandboxCloud:
 
     # --- create / delete -----------------------------------------------------------------------
 
+    def _taken(self, kind: str, name: str, deployment_id: str) -> bool:
+        """The name belongs to another deployment's resource (Hetzner: `uniqueness_error`)."""
+        existing = self.resources.get((kind, name))
+        return existing is not None and existing.deployment_id != deployment_id
+
     async def create(
         self, kind: str, body: dict[str, Any], authorization: str | None
     ) -> CloudReply:
@@ -254,12 +263,12 @@ class SandboxCloud:
         deployment_id = _str(body, "deployment_id")
         if not name:
             return _error(422, "invalid_input", "name is required")
-        async with self._lock:
-            existing = self.resources.get((kind, name))
-            if existing is not None and existing.deployment_id != deployment_id:
-                return _error(409, "uniqueness_error", f"{kind} name {name!r} is already used")
+        if self._taken(kind, name, deployment_id):
+            return _error(409, "uniqueness_error", f"{kind} name {name!r} is already used")
         await asyncio.sleep(self._delay(kind, create=True))
         async with self._lock:
+            if self._taken(kind, name, deployment_id):
+                return _error(409, "uniqueness_error", f"{kind} name {name!r} is already used")
             resource = self.resources.get((kind, name))
             adopted = resource is not None
             if resource is None:
@@ -274,7 +283,8 @@ class SandboxCloud:
                     attributes=attributes,
                 )
                 self.resources[(kind, name)] = resource
-                await self._save()
+        if not adopted:
+            await self._save()
         if kind == "servers":
             await self._server_created(resource, body)
         log.info(
@@ -345,7 +355,7 @@ class SandboxCloud:
         async with self._lock:
             if self.resources.pop((kind, name), None) is None:
                 return _error(404, "not_found", f"{kind} {name!r} not found")
-            await self._save()
+        await self._save()
         if kind == "servers":
             sovereign = self.sovereigns.get(resource.deployment_id)
             if sovereign is not None and sovereign.inputs.node_name == name:

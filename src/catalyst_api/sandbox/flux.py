@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
 
@@ -54,7 +53,7 @@ from .manifests import (
     revision,
 )
 
-__all__ = ["FluxProgress", "FluxSimulator", "ReleaseProgress", "SovereignInputs", "describe"]
+__all__ = ["FluxProgress", "FluxSimulator", "ReleaseProgress", "SovereignInputs"]
 
 log = structlog.get_logger(__name__)
 
@@ -377,8 +376,3 @@ class FluxSimulator:
             ),
             helm_controller_line(name, "release in-sync with desired state"),
         )
-
-
-def describe(progress: FluxProgress) -> dict[str, Any]:
-    """A summary for the sandbox's inventory endpoint."""
-    return {"stage": progress.stage, "components": progress.states()}

@@ -63,6 +63,10 @@ def revision(gitops_branch: str, fqdn: str) -> str:
     return f"{gitops_branch}@sha1:{digest}"
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def condition(status: str, reason: str, message: str, type_: str = "Ready") -> Obj:
     """One `status.conditions[]` entry stamped now."""
     return {
@@ -187,7 +191,15 @@ def flux_controller_objects(fqdn: str, node_name: str) -> list[Obj]:
                     "phase": "Running",
                     "conditions": [condition("True", "", "", "Ready")],
                     "containerStatuses": [
-                        {"name": "manager", "ready": True, "restartCount": 0, "image": image}
+                        {
+                            "name": "manager",
+                            "ready": True,
+                            "started": True,
+                            "restartCount": 0,
+                            "image": image,
+                            "imageID": f"{image}@sha256:{_digest(image)}",
+                            "state": {"running": {"startedAt": now_rfc3339()}},
+                        }
                     ],
                 },
             }
@@ -214,7 +226,18 @@ def node(name: str, *, role: str, internal_ip: str, k3s_version: str) -> Obj:
                 {"type": "InternalIP", "address": internal_ip},
                 {"type": "Hostname", "address": name},
             ],
-            "nodeInfo": {"kubeletVersion": k3s_version, "osImage": "Ubuntu 24.04 LTS"},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": _digest(f"{name}/boot")[:32],
+                "containerRuntimeVersion": "containerd://1.7.23-k3s2",
+                "kernelVersion": "6.8.0-51-generic",
+                "kubeProxyVersion": k3s_version,
+                "kubeletVersion": k3s_version,
+                "machineID": _digest(f"{name}/machine")[:32],
+                "operatingSystem": "linux",
+                "osImage": "Ubuntu 24.04.1 LTS",
+                "systemUUID": _digest(f"{name}/uuid")[:32],
+            },
         },
     }
 

@@ -6,18 +6,22 @@
                                apiserver, cluster CA (cert + key), objects, Flux progress
 
 Files are 0600 and replaced atomically (temp file + rename in the same directory). They are not
-fsynced: they must survive a crash of the process (kill -9), not of the machine. Nothing here
+fsynced: they must survive a crash of the process (kill -9), not of the machine. The async
+methods run the writes, in the order they were asked for, on one thread of the sandbox's own
+(so a busy default executor never delays a simulated Sovereign). Nothing here
 holds a catalyst-api secret (Hetzner token, kubeconfig bearer, Dynadot or GHCR credentials of
 the real world): the Sovereign's apiserver token and CA are the simulated cluster's own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +70,7 @@ class SandboxFiles:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.sovereigns_dir = root / "sovereigns"
+        self._executor: ThreadPoolExecutor | None = None
 
     def open(self) -> None:
         """Create the directories (0700) and drop temp files a crash left behind."""
@@ -75,6 +80,32 @@ class SandboxFiles:
             for stale in directory.glob(".*.tmp"):
                 with contextlib.suppress(OSError):
                     stale.unlink()
+
+    def close(self) -> None:
+        """Finish the queued writes and stop the writer thread."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def _run(self, fn: Callable[[], None]) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-files")
+        await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    async def awrite(self, name: str, value: dict[str, Any]) -> None:
+        """`write` on the writer thread (the value is serialized now, on the caller's side)."""
+        data = orjson.dumps(value)
+        await self._run(lambda: _write_atomic(self.root / f"{name}.json", data))
+
+    async def awrite_sovereign(self, deployment_id: str, value: dict[str, Any]) -> None:
+        """`write_sovereign` on the writer thread."""
+        path, data = self._sovereign_path(deployment_id), orjson.dumps(value)
+        await self._run(lambda: _write_atomic(path, data))
+
+    async def adelete_sovereign(self, deployment_id: str) -> None:
+        """`delete_sovereign` on the writer thread (after every write queued before it)."""
+        path = self._sovereign_path(deployment_id)
+        await self._run(lambda: path.unlink(missing_ok=True))
 
     def _read(self, path: Path) -> dict[str, Any] | None:
         try:

@@ -216,12 +216,17 @@ class SimulatedSovereign:
         }
 
     async def checkpoint(self) -> None:
-        """Persist the Sovereign now (serialized; the file write runs in a thread)."""
+        """Persist the Sovereign now. A failed write is logged and the simulation goes on
+        (the next checkpoint writes everything again)."""
         async with self._lock:
             if self._deleted:
                 return
-            record = self._record()
-            await asyncio.to_thread(self.files.write_sovereign, self.deployment_id, record)
+            try:
+                await self.files.awrite_sovereign(self.deployment_id, self._record())
+            except OSError as exc:
+                log.warning(
+                    "sandbox sovereign not saved", deployment_id=self.deployment_id, error=str(exc)
+                )
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -344,7 +349,8 @@ class SimulatedSovereign:
         if delete:
             async with self._lock:
                 self._deleted = True
-                await asyncio.to_thread(self.files.delete_sovereign, self.deployment_id)
+                with contextlib.suppress(OSError):
+                    await self.files.adelete_sovereign(self.deployment_id)
         elif self._server is not None:
             await self.checkpoint()
         if self._server is not None:

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from ..app import create_app
 from ..config import Settings
@@ -139,8 +139,8 @@ def _banner(settings: Settings) -> str:
     )
 
 
-def sandbox_app(settings: Settings, *, host: str) -> FastAPI:
-    """The catalyst-api app wired to the sandbox (see the module docstring)."""
+def sandbox_app(settings: Settings, *, host: str) -> Starlette:
+    """The catalyst-api app (a FastAPI app) wired to the sandbox (see the module docstring)."""
     settings = sandbox_settings(settings, host=host)
     files = SandboxFiles(sandbox_dir_for(settings.deployments_dir))
     managed = ManagedDomains.from_settings_values(

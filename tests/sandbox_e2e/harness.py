@@ -1,0 +1,250 @@
+"""Drive a real `catalyst-api serve --sandbox` process over real HTTP (used by the fixtures in
+`conftest.py` and the tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+EXAMPLE = REPO / "examples" / "sandbox-deployment.json"
+VALID_TOKEN = "sandbox-e2e-token-" + "c" * 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SandboxProcess:
+    """`python -m catalyst_api.cli serve --sandbox …` on a loopback port."""
+
+    def __init__(
+        self, data_dir: Path, *, speed: float, args: tuple[str, ...], env: dict[str, str]
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.speed = speed
+        self.args = args
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"server-{self.starts}.log"
+
+    def start(self) -> SandboxProcess:
+        self.starts += 1
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CATALYST_")}
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+        env.update(self.env)
+        command = [
+            sys.executable,
+            "-m",
+            "catalyst_api.cli",
+            "serve",
+            "--sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--sandbox-speed",
+            str(self.speed),
+            *self.args,
+        ]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sandbox server exited:\n{self.log_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise TimeoutError("sandbox server did not start")
+
+    def log_text(self) -> str:
+        return "".join(
+            p.read_text(errors="replace") for p in sorted(self.data_dir.glob("server-*.log"))
+        )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    # --- API helpers ---------------------------------------------------------------------------
+
+    def create(self, body: dict[str, Any]) -> str:
+        response = httpx.post(f"{self.url}/api/v1/deployments", json=body, timeout=10)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def get_json(self, path: str) -> Any:
+        """GET with a few retries on a dropped connection.
+
+        Why retry: under load, the server can lose a connection when the provisioner's pipe
+        readers (uvloop + `connect_read_pipe` on a file object) close a file descriptor twice
+        and hit a reused one; the lead has the report. Polling must not flake on that.
+        """
+        for attempt in range(4):
+            try:
+                return httpx.get(f"{self.url}{path}", timeout=10).json()
+            except httpx.TransportError:
+                if attempt == 3:
+                    raise
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
+
+    def state(self, dep: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.get_json(f"/api/v1/deployments/{dep}")
+        return result
+
+    def events(self, dep: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self.get_json(f"/api/v1/deployments/{dep}/events")["events"]
+        return events
+
+    def wait_status(self, dep: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state(dep)
+            if state["status"] in statuses:
+                return state
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{dep} still {state['status']!r} after {timeout}s")
+            time.sleep(0.1)
+
+    def follow(self, dep: str, timeout: float = 90) -> list[dict[str, Any]]:
+        """Read the SSE stream until `event: done`; returns the data of every frame. A dropped
+        stream is resumed with `Last-Event-ID` (see `get_json` for why it can drop)."""
+        frames: list[dict[str, Any]] = []
+        last_id = ""
+        for attempt in range(4):
+            headers = {"Last-Event-ID": last_id} if last_id else {}
+            try:
+                last_id = self._read_stream(dep, frames, last_id, headers, timeout)
+            except httpx.TransportError:
+                if attempt == 3:
+                    raise
+                time.sleep(0.2)
+                continue
+            break
+        assert frames and frames[-1]["event"] == "done", "stream ended without `event: done`"
+        return frames
+
+    def _read_stream(
+        self,
+        dep: str,
+        frames: list[dict[str, Any]],
+        last_id: str,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> str:
+        event, ident, data = "message", "", ""
+        with httpx.stream(
+            "GET", f"{self.url}/api/v1/deployments/{dep}/logs", headers=headers, timeout=timeout
+        ) as response:
+            assert response.status_code == 200
+            for line in response.iter_lines():
+                if line == "":
+                    if data:
+                        frames.append({"event": event, **json.loads(data)})
+                        last_id = ident or last_id
+                    if event == "done":
+                        break
+                    event, ident, data = "message", "", ""
+                elif line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("id: "):
+                    ident = line[4:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+        return last_id
+
+
+def example_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(EXAMPLE.read_text())
+    body.update(overrides)
+    return body
+
+
+def byo_body(name: str, **overrides: Any) -> dict[str, Any]:
+    body = example_body(
+        sovereignFQDN=f"{name}.sandbox.example",
+        sovereignDomainMode="byo",
+        sovereignPoolDomain="",
+        sovereignSubdomain="",
+        hetznerToken=VALID_TOKEN,
+        regions=[
+            {
+                "provider": "hetzner",
+                "cloudRegion": "fsn1",
+                "controlPlaneSize": "cx32",
+                "workerSize": "",
+                "workerCount": 0,
+            }
+        ],
+    )
+    body.update(overrides)
+    return body
+
+
+SandboxFactory = Callable[..., SandboxProcess]
+
+
+def sandbox_factory(base: Path) -> Iterator[SandboxFactory]:
+    """Yields `start(*args, speed=, env=)`; every server started is stopped afterwards."""
+    started: list[SandboxProcess] = []
+    counter = iter(range(1000))
+
+    def start(*args: str, speed: float = 40.0, env: dict[str, str] | None = None) -> SandboxProcess:
+        data_dir = base / f"sandbox-{next(counter)}"
+        data_dir.mkdir(parents=True)
+        process = SandboxProcess(data_dir, speed=speed, args=args, env=env or {})
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+def start_sandbox(
+    base: Path, *args: str, speed: float = 40.0, env: dict[str, str] | None = None
+) -> Iterator[SandboxProcess]:
+    """Yields one started server and stops it afterwards."""
+    for start in sandbox_factory(base):
+        yield start(*args, speed=speed, env=env)
