@@ -199,6 +199,17 @@ def test_destroy_while_phase0_runs_is_409(
         gate.set()
 
 
+def test_destroy_while_phase1_waits_is_409(
+    make_settings, start_server, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(make_settings(), scripted_overrides(ScriptedProvisioner()))
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"phase1-watching"})  # waiting for the kubeconfig postback
+    resp = httpx.delete(f"{server.url}/api/v1/deployments/{dep}")
+    assert resp.status_code == 409
+    assert resp.json()["error"] == "phase-running"
+
+
 def test_destroy_of_unknown_id_is_404(make_settings, start_server, scripted_overrides) -> None:  # type: ignore[no-untyped-def]
     server = start_server(make_settings(), scripted_overrides())
     assert httpx.delete(f"{server.url}/api/v1/deployments/ffffffffffffffff").status_code == 404

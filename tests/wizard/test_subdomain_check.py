@@ -291,6 +291,16 @@ def test_embedded_managed_pool_is_available_unless_a_deployment_holds_it(
     # Phase 0 done, records written, waiting for the kubeconfig: the name is still held.
     wait_status(embedded_server.url, dep_id, {"phase1-watching"})
     assert check(embedded_server, "acme").json()["reason"] == "reserved"
+    bearer = embedded_server.call(
+        lambda: embedded_server.services.deployments.get(dep_id).bearer_token.get_secret_value()
+    )
+    httpx.put(
+        f"{embedded_server.url}/api/v1/deployments/{dep_id}/kubeconfig",
+        content=b"apiVersion: v1\nkind: Config\n",
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    wait_status(embedded_server.url, dep_id, {"ready"})
+    assert check(embedded_server, "acme").json()["reason"] == "reserved"
     httpx.request(
         "DELETE",
         f"{embedded_server.url}/api/v1/deployments/{dep_id}",

@@ -481,11 +481,15 @@ class DeploymentService:
     async def destroy(self, deployment_id: str, body: bytes) -> dict[str, Any]:
         """`DELETE /api/v1/deployments/{id}` (DESIGN item 5): 202 and a background destroy."""
         dep = self.get(deployment_id)
-        if dep.status in IN_FLIGHT_PHASE0 or dep.status is Status.DESTROYING:
+        if (
+            self.supervisor.is_running(dep.id)
+            or dep.status in IN_FLIGHT_PHASE0
+            or dep.status is Status.DESTROYING
+        ):
             raise Conflict(
                 "phase-running",
-                "a phase is still running for this deployment — wait for it to finish before "
-                "destroying",
+                "a phase is still running for this deployment — wait for it to finish (or for "
+                "its timeout) before destroying",
             )
         if dep.status is Status.DESTROYED:
             raise Conflict("already-destroyed", "this deployment has already been destroyed")
@@ -495,8 +499,6 @@ class DeploymentService:
             raise _credentials_required("destroy")
         if token:
             dep.request.hetzner_token = secret
-        # Phase 1 only observes: stop it so the destroy can start now.
-        await self.supervisor.cancel_run(dep.id)
         dep.status = Status.DESTROYING
         dep.error = ""
         dep.finished_at = None

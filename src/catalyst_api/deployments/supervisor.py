@@ -8,7 +8,6 @@ shutdown, cancels what is left and names the tasks that would not stop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -49,15 +48,6 @@ class RunSupervisor:
         self._others.add(task)
         task.add_done_callback(self._others.discard)
         return task
-
-    async def cancel_run(self, deployment_id: str) -> None:
-        """Cancel a deployment's run and wait for its cleanup."""
-        task = self._runs.get(deployment_id)
-        if task is None or task.done():
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
     def _forget_run(self, deployment_id: str, task: asyncio.Task[None]) -> None:
         if self._runs.get(deployment_id) is task:
