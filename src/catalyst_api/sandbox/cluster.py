@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .certs import ClusterCA
 from .fakekube import FakeKubeServer, FakeKubeState, KubeApiError
+from .fakekube.tls import ClusterCA
 
 __all__ = ["SovereignApiServer", "restore_objects", "snapshot_objects"]
 

@@ -24,9 +24,9 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from .certs import ClusterCA
 from .cluster import SovereignApiServer, restore_objects, snapshot_objects
 from .fakekube import FakeKubeState, KubeApiError
+from .fakekube.tls import ClusterCA
 from .flux import FluxProgress, FluxSimulator, SovereignInputs
 from .kit import Timings
 from .manifests import node
