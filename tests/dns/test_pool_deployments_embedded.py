@@ -15,7 +15,7 @@ import pytest
 from catalyst_api.sandbox.fake_dynadot import FakeDynadot, FakeRecord
 from support.fakes import ScriptedProvisioner
 from support.server import LiveServer
-from support.waiting import wait_for, wait_status
+from support.waiting import wait_status
 
 Body = Callable[..., dict[str, Any]]
 HOSTS = ["*", "console", "gitea", "harbor", "admin", "api"]
@@ -165,15 +165,15 @@ def test_dynadot_credentials_never_reach_logs_events_or_files(
     data_root: Path,
     log_text: Callable[[], str],
 ) -> None:
-    # No kubeconfig postback: a late PUT would start Phase 1 on the failed deployment below.
+    # With the postback: a late PUT never starts Phase 1 over the DNS failure below.
     server = start_server(
         pool_settings(DYNADOT_API_URL=fake_dynadot.api_url),
-        scripted_overrides(provisioner=ScriptedProvisioner()),
+        scripted_overrides(provisioner=ScriptedProvisioner(postback_base="auto")),
     )
     fake_dynadot.seed("omani.works", UNRELATED)
     ok_id = create(server, pool_body("acme")).json()["id"]
-    wait_status(server.url, ok_id, {"phase1-watching"})
-    wait_for(lambda: len(fake_dynadot.zone("omani.works")) == 7)
+    wait_status(server.url, ok_id, {"ready"})
+    assert len(fake_dynadot.zone("omani.works")) == 7
     httpx.request(
         "DELETE", f"{server.url}/api/v1/deployments/{ok_id}", json={"hetznerToken": "t" * 64}
     )

@@ -14,11 +14,11 @@ import socket
 import threading
 from collections.abc import Generator
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
-__all__ = ["LoopbackServer"]
+__all__ = ["LoopbackFake", "LoopbackServer"]
 
 
 class _Server(uvicorn.Server):
@@ -142,3 +142,28 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop_thread()
+
+
+class LoopbackFake:
+    """Base of the fakes served by a `LoopbackServer`: `async with` / `with` run it."""
+
+    server: LoopbackServer
+
+    async def __aenter__(self) -> Self:
+        await self.server.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.server.stop()
+
+    def __enter__(self) -> Self:
+        self.server.start_thread()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop_thread()

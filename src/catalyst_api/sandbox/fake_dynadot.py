@@ -30,7 +30,6 @@ import asyncio
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal
 
 import orjson
@@ -39,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._loopback import LoopbackServer
+from ._loopback import LoopbackFake, LoopbackServer
 
 __all__ = ["DynadotFault", "FakeDynadot", "FakeRecord"]
 
@@ -89,7 +88,7 @@ def _envelope(root: str, code: str, status: str, error: str = "") -> dict[str, A
     return {root: header}
 
 
-class FakeDynadot:
+class FakeDynadot(LoopbackFake):
     """In-memory Dynadot: zones, credential check, fault injection, request log."""
 
     def __init__(
@@ -164,25 +163,6 @@ class FakeDynadot:
             return [r for r in self.requests if command is None or r.get("command") == command]
 
     # --- running ---------------------------------------------------------------------------
-
-    async def __aenter__(self) -> FakeDynadot:
-        await self.server.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.server.stop()
-
-    def __enter__(self) -> FakeDynadot:
-        self.server.start_thread()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop_thread()
 
     # --- the API ---------------------------------------------------------------------------
 

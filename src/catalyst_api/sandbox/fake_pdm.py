@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import orjson
@@ -35,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._loopback import LoopbackServer
+from ._loopback import LoopbackFake, LoopbackServer
 
 __all__ = ["Allocation", "FakePdm", "PdmFault", "RecordedRequest"]
 
@@ -116,7 +115,7 @@ class _State:
 Handler = Callable[[Request, bytes], Response]
 
 
-class FakePdm:
+class FakePdm(LoopbackFake):
     """In-memory PDM with a uniqueness constraint, TTL expiry, faults and a request log."""
 
     def __init__(
@@ -204,25 +203,6 @@ class FakePdm:
             return list(self._state.allocations.values())
 
     # --- running -----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> FakePdm:
-        await self.server.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.server.stop()
-
-    def __enter__(self) -> FakePdm:
-        self.server.start_thread()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop_thread()
 
     # --- plumbing ----------------------------------------------------------------------------
 
