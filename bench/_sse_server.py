@@ -23,6 +23,7 @@ from catalyst_api.config import Settings
 from catalyst_api.events import Emit, Event
 from catalyst_api.logs import configure_logging
 from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
+from catalyst_api.runtime import tune_interpreter
 from catalyst_api.wiring import Overrides, Services
 
 
@@ -62,6 +63,7 @@ def main() -> None:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     configure_logging("warning")
+    tune_interpreter()  # as `catalyst-api serve` does
     settings = Settings.from_env(
         {
             "CATALYST_DEPLOYMENTS_DIR": str(data / "deployments"),

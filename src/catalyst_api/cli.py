@@ -40,6 +40,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from .config import ConfigError, Settings
     from .logs import configure_logging
+    from .runtime import tune_interpreter
 
     overrides: dict[str, Any] = {}
     if args.port is not None:
@@ -56,6 +57,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"catalyst-api: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    tune_interpreter()
     app = _build_app(settings, host=args.host)
     uvicorn.run(
         app,

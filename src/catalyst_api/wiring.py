@@ -49,7 +49,7 @@ class Overrides:
     phase1: Phase1Runner | None = None
     pool_domains: PoolDomains | None = None
     sse_ping_interval: float = 15.0
-    eventlog_flush_interval: float = 0.05
+    eventlog_flush_interval: float = 0.02
     shutdown_grace: float = 10.0
     extra_setup: list[Callable[[Services, contextlib.AsyncExitStack], Any]] = field(
         default_factory=list
