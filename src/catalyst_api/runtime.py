@@ -10,13 +10,21 @@ measurable for a process that is not CPU-parallel anyway.
 
 from __future__ import annotations
 
+import gc
 import sys
 
-__all__ = ["GIL_SWITCH_INTERVAL", "tune_interpreter"]
+__all__ = ["GC_THRESHOLDS", "GIL_SWITCH_INTERVAL", "tune_interpreter"]
 
 GIL_SWITCH_INTERVAL = 0.001
+GC_THRESHOLDS = (20_000, 20, 20)
 
 
 def tune_interpreter() -> None:
-    """Apply the server's interpreter settings (idempotent)."""
+    """Apply the server's interpreter settings (idempotent); call once the app is imported."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    # Everything imported so far lives for the whole process: move it out of the collector's
+    # sight, and collect the young generation less often, so a full collection (which stalls
+    # every SSE stream at once) stays rare and short.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
