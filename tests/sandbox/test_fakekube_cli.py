@@ -35,6 +35,7 @@ def test_serves_until_signalled_and_prints_kubeconfig_path(tmp_path: Path, sig: 
         "s3cret",
         "--sar-policy",
         str(policy),
+        "--no-tls",
     )
     try:
         assert proc.stdout is not None
@@ -63,9 +64,9 @@ def test_serves_until_signalled_and_prints_kubeconfig_path(tmp_path: Path, sig: 
         proc.communicate(timeout=5)
 
 
-def test_tls_flag_puts_the_ca_in_the_kubeconfig(tmp_path: Path) -> None:
+def test_tls_is_the_default_and_the_ca_is_in_the_kubeconfig(tmp_path: Path) -> None:
     out = tmp_path / "kc.yaml"
-    proc = _start("--kubeconfig-out", str(out), "--tls")
+    proc = _start("--kubeconfig-out", str(out))
     try:
         assert proc.stdout is not None
         proc.stdout.readline()
@@ -88,3 +89,22 @@ def test_busy_port_exits_with_an_error(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1
     assert "fake-kube:" in err
+
+
+def test_kubectl_works_against_the_cli_fake_with_its_default_settings(tmp_path: Path) -> None:
+    out = tmp_path / "kc.yaml"
+    proc = _start("--kubeconfig-out", str(out), "--token", "t0ken")
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        kubectl = Path(sys.executable).parent / "kubectl"
+        listed = subprocess.run(
+            [str(kubectl), "--kubeconfig", str(out), "get", "helmreleases", "-A"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert listed.returncode == 0, listed.stderr
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)

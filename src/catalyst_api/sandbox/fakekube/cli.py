@@ -1,12 +1,12 @@
 """`catalyst-api fake-kube`: serve a fake kube-apiserver until SIGINT/SIGTERM.
 
     catalyst-api fake-kube --port N --kubeconfig-out PATH [--token T] [--sar-policy FILE]
-                           [--tls] [--host H] [--history-limit N]
+                           [--tls | --no-tls] [--host H] [--history-limit N]
 
-Once listening it writes the kubeconfig (mode 0600: server URL, bearer token, and the CA with
-`--tls`) and prints its path on stdout. Without `--token` a random token is generated; it is
-only ever written to that kubeconfig. kubectl (client-go) sends bearer tokens only over
-https, so use `--tls` when kubectl will talk to the fake.
+Once listening it writes the kubeconfig (mode 0600: server URL, bearer token, and the CA) and
+prints its path on stdout. Without `--token` a random token is generated; it is only ever
+written to that kubeconfig. It serves https by default, because kubectl (client-go) sends
+bearer tokens only over https; `--no-tls` serves plain http.
 
 `--sar-policy FILE` (YAML or JSON) decides SubjectAccessReviews; without it all are allowed::
 
@@ -53,7 +53,18 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="YAML/JSON SubjectAccessReview policy (default: allow all)",
     )
-    p.add_argument("--tls", action="store_true", help="serve https with a generated CA")
+    tls = p.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--tls",
+        dest="tls",
+        action="store_true",
+        default=True,
+        help="serve https with a generated CA (the default: kubectl only sends bearer tokens "
+        "over TLS)",
+    )
+    tls.add_argument(
+        "--no-tls", dest="tls", action="store_false", help="serve plain http (lightkube, curl)"
+    )
     p.add_argument(
         "--history-limit",
         type=int,
