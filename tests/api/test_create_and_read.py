@@ -249,3 +249,34 @@ def test_list_rejects_bad_parameters(server, params: dict[str, str]) -> None:  #
 
 def test_list_limit_is_capped_at_500(server) -> None:  # type: ignore[no-untyped-def]
     assert httpx.get(f"{server.url}/api/v1/deployments", params={"limit": 10000}).status_code == 200
+
+
+def test_pool_subdomain_follows_the_fqdn_label(
+    make_settings, start_server, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(
+        CATALYST_GHCR_PULL_TOKEN="ghcr-x", DYNADOT_API_KEY="k", DYNADOT_API_SECRET="s"
+    )
+    gate = threading.Event()
+    server = start_server(settings, scripted_overrides(ScriptedProvisioner(gate=gate)))
+    try:
+        pool = {"sovereignDomainMode": "pool", "sovereignPoolDomain": "omani.works"}
+        first = httpx.post(
+            f"{server.url}/api/v1/deployments",
+            json=body(sovereignFQDN="one.omani.works", sovereignSubdomain="acme", **pool),
+        )
+        second = httpx.post(
+            f"{server.url}/api/v1/deployments",
+            json=body(sovereignFQDN="two.omani.works", sovereignSubdomain="acme", **pool),
+        )
+        assert (first.status_code, second.status_code) == (201, 201)
+        again = httpx.post(
+            f"{server.url}/api/v1/deployments",
+            json=body(sovereignFQDN="one.omani.works", sovereignSubdomain="one", **pool),
+        )
+        assert again.status_code == 409
+        assert again.json()["error"] == "subdomain-conflict"
+        dep = server.call(lambda: server.services.deployments.get(second.json()["id"]))
+        assert dep.request.sovereign_subdomain == "two"
+    finally:
+        gate.set()

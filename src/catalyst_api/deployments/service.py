@@ -227,9 +227,12 @@ class DeploymentService:
         if req.is_pool:
             pool = req.sovereign_pool_domain.strip().lower()
             sub = req.sovereign_subdomain.strip().lower()
-            if not sub and req.sovereign_fqdn.strip().lower().endswith("." + pool):
-                sub = req.sovereign_fqdn.strip().lower()[: -len(pool) - 1]
-                req.sovereign_subdomain = sub
+            label = _pool_label(req.sovereign_fqdn, pool)
+            if label and label != sub:
+                # The records are written for the subdomain and the cluster is named by the
+                # FQDN: when the FQDN sits directly under the pool domain, its label wins.
+                sub = label
+                req.sovereign_subdomain = label
             if not self.is_managed_domain(pool):
                 raise InvalidRequest(
                     "unmanaged-pool-domain",
@@ -518,6 +521,15 @@ def _postback_may_start_phase1(dep: Deployment) -> bool:
     if dep.status is Status.FAILED:
         return dep.failure_stage in (KUBECONFIG_WAIT_STAGE, "")
     return dep.status is Status.READY and dep.failure_stage == ""
+
+
+def _pool_label(fqdn: str, pool: str) -> str:
+    """`acme` for `acme.omani.works` in pool `omani.works`; "" when not directly under it."""
+    name = fqdn.strip().lower().rstrip(".")
+    if not pool or not name.endswith("." + pool):
+        return ""
+    label = name[: -len(pool) - 1]
+    return "" if "." in label else label
 
 
 def _refuse_if_already_set(dep: Deployment) -> None:
