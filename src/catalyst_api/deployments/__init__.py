@@ -19,8 +19,9 @@ from .ports import (
     Provisioner,
     Reservation,
 )
+from .postback import KUBECONFIG_MAX_BYTES
 from .runs import Collaborators, Runs
-from .service import KUBECONFIG_MAX_BYTES, DeploymentService
+from .service import DeploymentService
 from .supervisor import RunSupervisor
 
 __all__ = [

@@ -1,0 +1,70 @@
+"""State shared by the deployment service's parts (`DeploymentService` is assembled from
+`rehydrate`, `postback` and `actions`): collaborators, the registry and the lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import Conflict, DeploymentNotFound
+from ..events import DeploymentStream
+from .machine import RestartAction
+from .models import Deployment
+from .registry import Registry
+from .runs import Collaborators, Runs
+from .supervisor import RunSupervisor
+
+__all__ = ["IsManagedDomain", "ServiceBase", "stream_url", "subdomain_conflict"]
+
+IsManagedDomain = Callable[[str], bool]
+
+
+def stream_url(deployment_id: str) -> str:
+    return f"/api/v1/deployments/{deployment_id}/logs"
+
+
+def subdomain_conflict() -> Conflict:
+    return Conflict(
+        "subdomain-conflict",
+        "this subdomain has been reserved or activated for the chosen pool — pick a different name",
+    )
+
+
+class ServiceBase:
+    """Collaborators and lookups every part of the service uses."""
+
+    def __init__(
+        self,
+        *,
+        deps: Collaborators,
+        supervisor: RunSupervisor,
+        is_managed_domain: IsManagedDomain,
+        pdm_mode: bool,
+    ) -> None:
+        self.deps = deps
+        self.runs = Runs(deps)
+        self.supervisor = supervisor
+        self.registry = Registry()
+        self.is_managed_domain = is_managed_domain
+        self.pdm_mode = pdm_mode
+        self._pending_resume: dict[str, RestartAction] = {}
+
+    def get(self, deployment_id: str) -> Deployment:
+        dep = self.registry.get(deployment_id)
+        if dep is None:
+            raise DeploymentNotFound()
+        return dep
+
+    def state(self, dep: Deployment) -> dict[str, Any]:
+        return dep.state(self.deps.hub.count(dep.id))
+
+    def stream(self, dep: Deployment) -> DeploymentStream:
+        return self.deps.hub.stream(dep.id)
+
+    def start_provision(self, dep: Deployment, *, retry_phase: str | None) -> None:
+        """Begin a provision run (Phase 0 → DNS → postback → Phase 1)."""
+        self.deps.hub.stream(dep.id).begin_run()
+        self.deps.phase1_started.discard(dep.id)
+        self.supervisor.start_run(
+            dep.id, f"deploy:{dep.id}:phase0", self.runs.provision(dep, retry_phase=retry_phase)
+        )

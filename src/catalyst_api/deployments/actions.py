@@ -1,0 +1,179 @@
+"""Phase retry (spec §6.6, DESIGN item 7) and destroy (DESIGN item 5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr
+
+from ..errors import Conflict, InvalidBody, InvalidRequest
+from ..events import Event
+from ._base import ServiceBase, stream_url, subdomain_conflict
+from .bearer import mint_bearer
+from .decode import decode_json_object
+from .machine import PHASE0_NAMES, PHASE1_NAMES
+from .models import IN_FLIGHT_PHASE0, Deployment, Status
+
+__all__ = ["ActionsMixin"]
+
+
+class ActionsMixin(ServiceBase):
+    async def retry(self, deployment_id: str, phase: str, body: bytes) -> dict[str, Any]:
+        """`POST .../phases/{phase}/retry` (spec §6.6, DESIGN item 7)."""
+        dep = self.get(deployment_id)
+        if phase in PHASE1_NAMES:
+            return self._phase1_manual_retry(dep, phase)
+        if phase not in PHASE0_NAMES:
+            raise InvalidRequest(
+                "unknown-phase",
+                body={
+                    "error": f'unknown phase "{phase}" — see docs/RUNBOOK-PROVISIONING.md for the '
+                    "canonical phase list"
+                },
+            )
+        if self.supervisor.is_running(dep.id) or dep.status in IN_FLIGHT_PHASE0:
+            raise Conflict(
+                "in-flight",
+                body={
+                    "error": "deployment is still in-flight — wait for the current phase to "
+                    "finish before retrying"
+                },
+            )
+        if dep.status is Status.DESTROYED:
+            raise Conflict(
+                "deployment-destroyed",
+                "this deployment was destroyed; create a new deployment instead of retrying",
+            )
+        token = _token_from_body(body)
+        if token:
+            dep.request.hetzner_token = SecretStr(token)
+        if not dep.request.hetzner_token_usable():
+            raise _credentials_required("retry")
+        if dep.request.is_pool and not dep.request.ghcr_pull_token.get_secret_value():
+            dep.request.ghcr_pull_token = self.deps.settings.ghcr_pull_token
+        if dep.request.is_pool:
+            dep.request.dynadot_key = self.deps.settings.dynadot_api_key
+            dep.request.dynadot_secret = self.deps.settings.dynadot_api_secret
+        await self._ensure_reservation(dep)
+        if dep.bearer_token is None and not (dep.result and dep.result.kubeconfig_path):
+            plaintext, digest = mint_bearer()
+            dep.bearer_token = SecretStr(plaintext)
+            dep.kubeconfig_bearer_hash = digest
+        dep.status = Status.PROVISIONING
+        dep.error = ""
+        dep.failure_stage = ""
+        dep.finished_at = None
+        if dep.result is not None:
+            dep.result.phase1_finished_at = None
+            dep.result.phase1_outcome = ""
+        await self.runs.save(dep)
+        self.start_provision(dep, retry_phase=phase)
+        return {
+            "id": dep.id,
+            "status": str(dep.status),
+            "phase": phase,
+            "streamURL": stream_url(dep.id),
+            "message": "Phase 0 retry accepted — re-running tofu apply against the existing "
+            "workdir (idempotent). Reopen the SSE stream to follow progress.",
+        }
+
+    async def _ensure_reservation(self, dep: Deployment) -> None:
+        """A retried pool deployment whose PDM reservation was released reserves again."""
+        pool = self.deps.pool_domains
+        if not dep.request.is_pool or pool is None or dep.pdm_reservation_token:
+            return
+        if not self.pdm_mode and dep.pdm_pool_domain:
+            return
+        pool_domain = dep.request.sovereign_pool_domain.strip().lower()
+        sub = dep.request.sovereign_subdomain.strip().lower()
+        if not self.is_managed_domain(pool_domain):
+            return
+        if not self.pdm_mode and self.registry.pool_subdomain_held(pool_domain, sub, exclude=dep):
+            raise subdomain_conflict()
+        reservation = await pool.reserve(
+            deployment_id=dep.id, pool_domain=pool_domain, subdomain=sub
+        )
+        dep.pdm_reservation_token = reservation.token
+        dep.pdm_pool_domain = reservation.pool_domain
+        dep.pdm_subdomain = reservation.subdomain
+
+    def _phase1_manual_retry(self, dep: Deployment, phase: str) -> dict[str, Any]:
+        release = phase if phase.startswith("bp-") else f"bp-{phase}"
+        self.deps.hub.stream(dep.id).emit(
+            Event(
+                phase=phase,
+                message="Phase 1 retry: this HelmRelease is reconciled by Flux on the new "
+                "Sovereign (not by catalyst-api). Flux applies install.remediation.retries=3 "
+                "automatically; if those exhausted, the operator runs `kubectl annotate "
+                f"--overwrite helmrelease/{release} -n flux-system "
+                "reconcile.fluxcd.io/requestedAt=$(date +%s)` on the new Sovereign's "
+                "kube-context. See docs/RUNBOOK-PROVISIONING.md §Rollback-procedures-per-phase "
+                "for the full procedure.",
+            )
+        )
+        return {
+            "id": dep.id,
+            "status": "manual-retry-required",
+            "phase": phase,
+            "streamURL": stream_url(dep.id),
+            "runbook": "docs/RUNBOOK-PROVISIONING.md#rollback-procedures-per-phase",
+            "message": f"Phase 1 ({phase}) is owned by Flux on the new Sovereign — operator "
+            "action required if automatic remediation exhausted.",
+        }
+
+    # --- destroy -------------------------------------------------------------------------------
+
+    async def destroy(self, deployment_id: str, body: bytes) -> dict[str, Any]:
+        """`DELETE /api/v1/deployments/{id}` (DESIGN item 5): 202 and a background destroy."""
+        dep = self.get(deployment_id)
+        if (
+            self.supervisor.is_running(dep.id)
+            or dep.status in IN_FLIGHT_PHASE0
+            or dep.status is Status.DESTROYING
+        ):
+            raise Conflict(
+                "phase-running",
+                "a phase is still running for this deployment — wait for it to finish (or for "
+                "its timeout) before destroying",
+            )
+        if dep.status is Status.DESTROYED:
+            raise Conflict("already-destroyed", "this deployment has already been destroyed")
+        token = _token_from_body(body)
+        secret = SecretStr(token) if token else dep.request.hetzner_token
+        if not token and not dep.request.hetzner_token_usable():
+            raise _credentials_required("destroy")
+        if token:
+            dep.request.hetzner_token = secret
+        dep.status = Status.DESTROYING
+        dep.error = ""
+        dep.finished_at = None
+        await self.runs.save(dep)
+        self.deps.hub.stream(dep.id).begin_run()
+        self.supervisor.start_run(
+            dep.id, f"deploy:{dep.id}:destroy", self.runs.destroy(dep, secret)
+        )
+        return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
+
+
+def _credentials_required(action: str) -> Conflict:
+    return Conflict(
+        "credentials-required",
+        f"the Hetzner token is no longer held by catalyst-api (it is never persisted); send "
+        f'{{"hetznerToken": "..."}} in the {action} request body',
+    )
+
+
+def _token_from_body(body: bytes) -> str:
+    """`hetznerToken` from an optional JSON body (retry / destroy)."""
+    if not body.strip():
+        return ""
+    raw = decode_json_object(body, "handler.RetryRequest")
+    for key, value in raw.items():
+        if key.lower() == "hetznertoken" and value is not None:
+            if not isinstance(value, str):
+                raise InvalidBody(
+                    "json: cannot unmarshal "
+                    f"{type(value).__name__} into Go struct field .hetznerToken of type string"
+                )
+            return value.strip()
+    return ""

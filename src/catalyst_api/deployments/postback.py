@@ -1,0 +1,109 @@
+"""The kubeconfig postback (spec §3.10–3.11, §5): bearer checks, the 0600 file, and when a
+late postback may start Phase 1."""
+
+from __future__ import annotations
+
+import structlog
+
+from ..errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from ._base import ServiceBase
+from .bearer import bearer_matches, parse_bearer_header
+from .kubeconfigs import describe_os_error
+from .models import Deployment, Result, Status
+from .runs import KUBECONFIG_WAIT_STAGE
+
+__all__ = ["KUBECONFIG_MAX_BYTES", "PostbackMixin"]
+
+log = structlog.get_logger(__name__)
+
+KUBECONFIG_MAX_BYTES = 1 << 20
+
+
+class PostbackMixin(ServiceBase):
+    def authorize_kubeconfig_put(self, deployment_id: str, authorization: str | None) -> Deployment:
+        """Checks 1–5 of spec §3.11, before the body is read."""
+        dep = self.get(deployment_id)
+        token = parse_bearer_header(authorization)
+        if not token:
+            raise Unauthorized("missing-bearer", "Authorization: Bearer <token> header is required")
+        if not dep.kubeconfig_bearer_hash:
+            raise Forbidden(
+                "no-bearer-hash",
+                "this deployment has no bearer hash on record; refusing to accept a kubeconfig",
+            )
+        if not bearer_matches(token, dep.kubeconfig_bearer_hash):
+            log.warning(
+                "kubeconfig PUT with a wrong bearer",
+                deployment_id=dep.id,
+                fqdn=dep.request.sovereign_fqdn,
+            )
+            raise Forbidden(
+                "invalid-bearer", "bearer token does not match the deployment's expected hash"
+            )
+        _refuse_if_already_set(dep)
+        return dep
+
+    async def store_kubeconfig(self, dep: Deployment, body: bytes) -> None:
+        """Persist the kubeconfig (0600), record its path, and let Phase 1 start (spec §5)."""
+        if not body:
+            raise Unprocessable("empty-body", "kubeconfig body is empty")
+        async with dep.lock:
+            _refuse_if_already_set(dep)
+            path = await self.deps.kubeconfigs.write(dep.id, body)
+            if dep.result is None:
+                dep.result = Result(sovereign_fqdn=dep.request.sovereign_fqdn)
+            dep.result.kubeconfig_path = str(path)
+            await self.runs.save(dep)
+        log.info(
+            "kubeconfig captured",
+            deployment_id=dep.id,
+            fqdn=dep.request.sovereign_fqdn,
+            path=str(path),
+            bytes=len(body),
+        )
+        self.runs.kubeconfig_event(dep.id).set()
+        if self.supervisor.is_running(dep.id) or not _postback_may_start_phase1(dep):
+            return
+        if dep.result.phase1_finished_at is None:
+            self.deps.hub.stream(dep.id).begin_run()
+            self.supervisor.start_run(dep.id, f"deploy:{dep.id}:phase1", self.runs.phase1_only(dep))
+
+    async def read_kubeconfig(self, deployment_id: str) -> tuple[bytes, str]:
+        """The kubeconfig bytes and the download file name (spec §3.10)."""
+        dep = self.get(deployment_id)
+        path = dep.result.kubeconfig_path if dep.result else ""
+        if not path:
+            raise Conflict(
+                "not-implemented",
+                "kubeconfig has not been captured for this deployment yet. Operator can fetch it "
+                "via SSH per docs/RUNBOOK-PROVISIONING.md §Fetch kubeconfig via SSH; programmatic "
+                "capture happens when the new Sovereign's cloud-init PUTs to this endpoint.",
+            )
+        try:
+            data = await self.deps.kubeconfigs.read(path)
+        except OSError as exc:
+            raise Conflict(
+                "kubeconfig-file-missing",
+                "deployment record points at a kubeconfig file that no longer exists on disk: "
+                + describe_os_error("open", path, exc),
+            ) from None
+        log.info("kubeconfig downloaded", deployment_id=dep.id, bytes=len(data))
+        return data, f"{dep.request.sovereign_fqdn}-kubeconfig.yaml"
+
+
+def _postback_may_start_phase1(dep: Deployment) -> bool:
+    """A late postback starts Phase 1 only where waiting for it was the problem: never over a
+    Phase 0, DNS or destroy failure (that would turn them into `ready`)."""
+    if dep.status is Status.PHASE1_WATCHING:
+        return True
+    if dep.status is Status.FAILED:
+        return dep.failure_stage in (KUBECONFIG_WAIT_STAGE, "")
+    return dep.status is Status.READY and dep.failure_stage == ""
+
+
+def _refuse_if_already_set(dep: Deployment) -> None:
+    if dep.result is not None and dep.result.kubeconfig_path:
+        raise Forbidden(
+            "already-set",
+            "kubeconfig has already been captured for this deployment; bearer is single-use",
+        )
