@@ -6,6 +6,7 @@ from __future__ import annotations
 import structlog
 
 from ..errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from ..events import Event
 from ._base import ServiceBase
 from .bearer import bearer_matches, parse_bearer_header
 from .kubeconfigs import describe_os_error
@@ -60,6 +61,13 @@ class PostbackMixin(ServiceBase):
             fqdn=dep.request.sovereign_fqdn,
             path=str(path),
             bytes=len(body),
+        )
+        self.deps.hub.stream(dep.id).emit(
+            Event(
+                phase="kubeconfig",
+                message=f"Kubeconfig received from the new Sovereign's cloud-init ({len(body)} "
+                "bytes); Phase 1 can watch the bootstrap kit",
+            )
         )
         self.runs.kubeconfig_event(dep.id).set()
         if self.supervisor.is_running(dep.id) or not _postback_may_start_phase1(dep):

@@ -248,7 +248,6 @@ class Runs:
                 emit(Event(phase="kubeconfig", level="error", message=message))
                 await self.fail(dep, message, stage=KUBECONFIG_WAIT_STAGE)
                 return
-            emit(Event(phase="kubeconfig", message="Kubeconfig received from the new Sovereign"))
         await self.phase1(dep, resume=resume)
 
     async def phase1_only(self, dep: Deployment) -> None:
