@@ -24,7 +24,9 @@ __all__ = ["DeploymentStream", "EventHub", "StoredEvent", "Subscription"]
 log = structlog.get_logger(__name__)
 
 DEFAULT_CAPACITY = 10_000
-_MAX_IDLE_STREAMS = 256
+# Finished streams nobody reads are dropped from memory beyond this many (they reload from the
+# log on demand); each can hold up to 10,000 events, so the bound matters for the 1 GiB limit.
+_MAX_IDLE_STREAMS = 32
 
 
 @dataclass(slots=True, frozen=True)
