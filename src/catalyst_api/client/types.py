@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
+from ..deployments.machine import PHASE0_NAMES
+
 __all__ = [
     "BOOTSTRAP_KIT",
     "PHASE0_STEPS",
@@ -21,8 +23,8 @@ __all__ = [
     "WireProgress",
 ]
 
-PHASE0_STEPS = ("tofu-init", "tofu-plan", "tofu-apply", "tofu-output", "flux-bootstrap")
-"""Phase 0 banner phases, in run order."""
+PHASE0_STEPS = PHASE0_NAMES
+"""Phase 0 banner phases, in run order (the retry route's Phase 0 names)."""
 
 BOOTSTRAP_KIT = (
     "cilium",
@@ -31,13 +33,14 @@ BOOTSTRAP_KIT = (
     "crossplane",
     "sealed-secrets",
     "spire",
-    "jetstream",
+    "nats-jetstream",
     "openbao",
     "keycloak",
     "gitea",
     "catalyst-platform",
 )
-"""The 11 bootstrap-kit components Phase 1 reports, in install order (`bp-` prefix removed)."""
+"""The 11 bootstrap-kit components Phase 1 reports, in install order (HelmRelease names with
+`bp-` removed, platform §8; not the `jetstream` of the retry route's phase list)."""
 
 
 class WireProgress(TypedDict):
