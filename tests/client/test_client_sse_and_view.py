@@ -163,4 +163,4 @@ def test_the_kit_order_uses_the_helmrelease_component_names() -> None:
     from catalyst_api.client.types import BOOTSTRAP_KIT
     from catalyst_api.sandbox.kit import COMPONENTS
 
-    assert tuple(c.name for c in COMPONENTS) == BOOTSTRAP_KIT
+    assert tuple(c.id for c in COMPONENTS) == BOOTSTRAP_KIT
