@@ -23,8 +23,6 @@ class RunSupervisor:
 
     def __init__(self) -> None:
         self._runs: dict[str, asyncio.Task[None]] = {}
-        self._others: set[asyncio.Task[None]] = set()
-        self.closing = False
 
     def is_running(self, deployment_id: str) -> bool:
         task = self._runs.get(deployment_id)
@@ -42,13 +40,6 @@ class RunSupervisor:
         task.add_done_callback(lambda t: self._forget_run(deployment_id, t))
         return task
 
-    def start(self, name: str, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Start a helper task that is not a deployment run (resume scans, etc.)."""
-        task = asyncio.create_task(self._guard("", coro), name=name)
-        self._others.add(task)
-        task.add_done_callback(self._others.discard)
-        return task
-
     def _forget_run(self, deployment_id: str, task: asyncio.Task[None]) -> None:
         if self._runs.get(deployment_id) is task:
             del self._runs[deployment_id]
@@ -64,8 +55,7 @@ class RunSupervisor:
 
     async def aclose(self, grace: float = 10.0) -> None:
         """Cancel every task, wait up to `grace` seconds, log the ones that did not stop."""
-        self.closing = True
-        tasks = [t for t in (*self._runs.values(), *self._others) if not t.done()]
+        tasks = [t for t in self._runs.values() if not t.done()]
         for task in tasks:
             task.cancel()
         if not tasks:

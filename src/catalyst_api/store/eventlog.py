@@ -46,7 +46,6 @@ class EventLog:
         self._fds: OrderedDict[str, int] = OrderedDict()
         self._first_pending_at: float | None = None
         self.on_durable: Callable[[int], None] | None = None  # observability / benchmarks
-        self.lines_written = 0
 
     def path_for(self, deployment_id: str) -> Path:
         if not is_safe_id(deployment_id):
@@ -150,7 +149,6 @@ class EventLog:
                 log.warning("event log fsync failed", deployment_id=deployment_id, error=str(exc))
                 continue
             durable += count
-        self.lines_written += durable
         if self.on_durable is not None and durable:
             self.on_durable(durable)
 
