@@ -23,6 +23,8 @@ DURATION = 10.0
 RAMP_DURATION = 5.0
 TARGET_P99_MS = 250.0
 ROOT = Path(__file__).resolve().parents[1]
+# A real Ed25519 public key: create validates it (issue 10).
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINQ2isn9K2RxPIA4Uah/wKbj6HoeJ6s0nKEqKznu4icu"
 
 
 def _free_port() -> int:
@@ -57,7 +59,7 @@ def _run_ours(base: str, port: int, rate: float, duration: float, n: int) -> dic
         "hetznerProjectID": "1",
         "region": "fsn1",
         "controlPlaneSize": "cpx31",
-        "sshPublicKey": "ssh-ed25519 AAAA bench",
+        "sshPublicKey": f"{SSH_KEY} bench",
     }
     dep = httpx.post(f"{base}/api/v1/deployments", json=body).json()["id"]
     return _load(port, f"/api/v1/deployments/{dep}/logs")

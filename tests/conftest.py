@@ -13,6 +13,7 @@ from catalyst_api.config import Settings
 from catalyst_api.logs import configure_logging
 from catalyst_api.wiring import Overrides
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
+from support.keys import SSH_PUBLIC_KEY
 from support.server import LiveServer, live_server
 
 _LOG_BUFFER = io.StringIO()
@@ -105,7 +106,7 @@ def byo_body(**overrides: Any) -> dict[str, Any]:
         "controlPlaneSize": "cpx31",
         "workerSize": "cpx41",
         "workerCount": 1,
-        "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB1c2d3e4f5a6b7 catalyst@acme",
+        "sshPublicKey": SSH_PUBLIC_KEY,
     }
     body.update(overrides)
     return body

@@ -7,8 +7,9 @@ variable "sovereign_fqdn" {
   type        = string
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+$", var.sovereign_fqdn))
-    error_message = "sovereign_fqdn must be a lowercase domain name such as acme.omani.works (labels start with a letter; letters, digits and hyphens only)."
+    # The same rule catalyst-api applies at create (RFC 1123 hostname, at least two labels).
+    condition     = length(var.sovereign_fqdn) <= 253 && can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$", var.sovereign_fqdn))
+    error_message = "sovereign_fqdn must be a lowercase domain name such as acme.omani.works (RFC 1123: labels of 1-63 letters, digits and hyphens, not starting or ending with a hyphen; 253 characters at most)."
   }
 }
 
@@ -120,8 +121,8 @@ variable "ssh_public_key" {
   type        = string
 
   validation {
-    condition     = can(regex("^(ssh-rsa |ssh-ed25519 |ecdsa-sha2-nistp256 )", var.ssh_public_key))
-    error_message = "ssh_public_key must be an OpenSSH public key starting with ssh-rsa, ssh-ed25519 or ecdsa-sha2-nistp256."
+    condition     = can(regex("^(ssh-rsa |ssh-ed25519 |ecdsa-sha2-nistp(256|384|521) )", var.ssh_public_key))
+    error_message = "ssh_public_key must be an OpenSSH public key starting with ssh-rsa, ssh-ed25519 or ecdsa-sha2-nistp256/384/521."
   }
 }
 

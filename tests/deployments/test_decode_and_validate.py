@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from catalyst_api.deployments.decode import decode_create_request
 from catalyst_api.deployments.validation import GHCR_REQUIRED_MESSAGE, validate_request
 from catalyst_api.errors import InvalidBody
+from support.keys import SSH_PUBLIC_KEY
 
 
 def _valid(**extra: Any) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def _valid(**extra: Any) -> dict[str, Any]:
         "hetznerProjectID": "1",
         "region": "fsn1",
         "controlPlaneSize": "cpx31",
-        "sshPublicKey": "ssh-ed25519 AAAA x",
+        "sshPublicKey": SSH_PUBLIC_KEY,
     }
     body.update(extra)
     return body

@@ -13,6 +13,7 @@ from catalyst_api.dns import Backoff, build_pool_domains
 from catalyst_api.sandbox.fake_dynadot import FakeDynadot
 from catalyst_api.sandbox.fake_pdm import FakePdm
 from catalyst_api.wiring import Services
+from support.keys import SSH_PUBLIC_KEY
 
 DYNADOT_KEY = "canary-dynadot-key-4f1e9a"
 DYNADOT_SECRET = "canary-dynadot-secret-7c2d55"
@@ -36,7 +37,7 @@ def _pool_body(sub: str, pool: str = "omani.works", **overrides: Any) -> dict[st
         "controlPlaneSize": "cpx31",
         "workerSize": "cpx41",
         "workerCount": 1,
-        "sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB1c2d3e4f5a6b7 catalyst@acme",
+        "sshPublicKey": SSH_PUBLIC_KEY,
     }
     body.update(overrides)
     return body

@@ -255,7 +255,7 @@ def test_ha_runs_three_control_planes_behind_the_load_balancer(ha: Applied) -> N
 
 INVALID_INPUTS: dict[str, Any] = {
     "region": "mars1",
-    "sovereign_fqdn": "1acme.omani.works",
+    "sovereign_fqdn": "acme-.omani.works",
     "control_plane_size": "big",
     "worker_size": "m5.large",
     "worker_count": 51,

@@ -13,6 +13,7 @@ import pytest
 from catalyst_api.sandbox.fake_dynadot import FakeDynadot, FakeRecord
 from catalyst_api.sandbox.fake_pdm import FakePdm
 from support.fakes import ScriptedProvisioner
+from support.keys import SSH_PUBLIC_KEY
 from support.server import LiveServer
 from support.waiting import wait_status
 
@@ -272,7 +273,7 @@ def test_embedded_managed_pool_is_available_unless_a_deployment_holds_it(
                 "hetznerToken": "h" * 64,
                 "hetznerProjectID": "1",
                 "region": "fsn1",
-                "sshPublicKey": "ssh-ed25519 AAAA",
+                "sshPublicKey": SSH_PUBLIC_KEY,
             },
         )
         assert created.status_code == 201, created.text

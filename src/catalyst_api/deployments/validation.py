@@ -1,7 +1,12 @@
-"""Create-request validation (spec §3.6 step 4): first failure wins, messages verbatim."""
+"""Create-request validation (spec §3.6 step 4): first failure wins, messages verbatim.
+
+After the original's required-field checks come our format checks (DESIGN item 6, issue 10):
+the FQDN is a DNS hostname (stored normalised), the SSH key parses, the e-mail looks like one.
+"""
 
 from __future__ import annotations
 
+from .formats import email_problem, fqdn_problem, normalise_fqdn, ssh_key_problem
 from .models import DeploymentRequest
 
 __all__ = ["GHCR_REQUIRED_MESSAGE", "validate_request"]
@@ -49,4 +54,17 @@ def validate_request(req: DeploymentRequest) -> str | None:
             return message
     if req.is_pool and not req.ghcr_pull_token.get_secret_value().strip():
         return GHCR_REQUIRED_MESSAGE
-    return None
+    return _format_problem(req)
+
+
+def _format_problem(req: DeploymentRequest) -> str | None:
+    """The first format problem; on success the FQDN is replaced by its normalised form."""
+    fqdn = normalise_fqdn(req.sovereign_fqdn)
+    problem = (
+        fqdn_problem(fqdn)
+        or email_problem(req.org_email.strip())
+        or ssh_key_problem(req.ssh_public_key.strip())
+    )
+    if problem is None:
+        req.sovereign_fqdn = fqdn
+    return problem
