@@ -38,6 +38,9 @@ def create_app(settings: Settings, *, overrides: Overrides | None = None) -> Fas
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # No trailing-slash redirects: Starlette builds their Location from the Host header.
+        # `/path/` is a 404 like any unknown path, as in the original (chi).
+        redirect_slashes=False,
     )
     install_error_handlers(app)
     for router in ROUTERS:

@@ -1,13 +1,13 @@
 """The one place errors become HTTP responses.
 
 `CatalystError` → its status and body; Starlette's 404/405 → the original's texts; a request
-validation error (FastAPI) → 400 JSON; anything else → a plain 500 and one log line, never a
-traceback in the response.
+validation error (FastAPI) → 400 JSON. Anything else escapes to `AccessLogMiddleware`, which
+answers a JSON 500 carrying the request id and logs the traceback (a handler registered for
+`Exception` would run in Starlette's outermost middleware, where no request id exists).
 """
 
 from __future__ import annotations
 
-import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,11 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import CatalystError
+from .methods import allowed_methods
 from .responses import json_response, text_response
 
 __all__ = ["install_error_handlers"]
-
-log = structlog.get_logger(__name__)
 
 
 async def _catalyst_error(_: Request, exc: Exception) -> Response:
@@ -30,12 +29,16 @@ async def _catalyst_error(_: Request, exc: Exception) -> Response:
     return json_response(exc.body(), exc.status)
 
 
-async def _http_error(_: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return text_response("404 page not found\n", 404)
     if exc.status_code == 405:
-        return Response(status_code=405, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        allowed = allowed_methods(request.app.router.routes, request.scope)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
+        return Response(status_code=405, headers=headers)
     return json_response({"error": "http-error", "detail": str(exc.detail)}, exc.status_code)
 
 
@@ -48,18 +51,7 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     )
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error(
-        "unhandled error",
-        path=request.url.path,
-        method=request.method,
-        error=type(exc).__name__,
-    )
-    return json_response({"error": "internal-error", "detail": "internal server error"}, 500)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CatalystError, _catalyst_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,6 +1,8 @@
 """ASGI middleware: request id + JSON access log + HTTP metrics, and the original's CORS.
 
-Pure ASGI (no BaseHTTPMiddleware) so streaming responses pass through untouched.
+Pure ASGI (no BaseHTTPMiddleware) so streaming responses pass through untouched. The access-log
+middleware is also the last line of defence: an exception no handler answered becomes a JSON
+500 carrying the request id (header and body), logged here with its traceback, never sent.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 
 from ..metrics import Metrics
@@ -67,6 +70,17 @@ class AccessLogMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            log.error(
+                "unhandled error",
+                request_id=request_id,
+                method=scope.get("method", ""),
+                path=scope.get("path", ""),
+                error=type(exc).__name__,
+                exc_info=exc,
+            )
+            if first_byte is None:
+                await _internal_error(request_id, send_wrapper)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -89,6 +103,19 @@ class AccessLogMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
                 remote=client[0] if client else None,
             )
+
+
+async def _internal_error(request_id: str, send: Send) -> None:
+    """The JSON 500 for an exception nothing else answered (no detail of the exception)."""
+    body = orjson.dumps(
+        {"error": "internal-error", "detail": "internal server error", "requestId": request_id}
+    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body) + 1).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body + b"\n"})
 
 
 _ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -16,7 +16,10 @@ def mint_bearer() -> tuple[str, str]:
 
 
 def hash_bearer(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "surrogateescape")).hexdigest()
+    """Hex SHA-256 of the token's bytes. Header values arrive latin-1 decoded, so any character
+    (`Bearer é`) hashes (as UTF-8) instead of raising: a minted token is ASCII hex, so a
+    non-ASCII one simply does not match."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def parse_bearer_header(header: str | None) -> str:
