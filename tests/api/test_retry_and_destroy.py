@@ -213,3 +213,20 @@ def test_destroy_while_phase1_waits_is_409(
 def test_destroy_of_unknown_id_is_404(make_settings, start_server, scripted_overrides) -> None:  # type: ignore[no-untyped-def]
     server = start_server(make_settings(), scripted_overrides())
     assert httpx.delete(f"{server.url}/api/v1/deployments/ffffffffffffffff").status_code == 404
+
+
+def test_repeated_phase1_retry_answers_the_same_without_a_new_event(
+    make_settings, start_server, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(make_settings(), scripted_overrides())
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"ready"})
+    before = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()["numEvents"]
+    answers = [_retry(server, dep, "cilium") for _ in range(20)]
+    assert {r.status_code for r in answers} == {200}
+    assert all(r.json() == answers[0].json() for r in answers)
+    state = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()
+    assert state["numEvents"] == before + 1  # one runbook event per phase per window
+    assert _retry(server, dep, "flux").status_code == 200  # another phase: its own event
+    state = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()
+    assert state["numEvents"] == before + 2

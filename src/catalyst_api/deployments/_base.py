@@ -10,6 +10,7 @@ from ..errors import Conflict, DeploymentNotFound
 from ..events import DeploymentStream
 from .machine import RestartAction
 from .models import Deployment
+from .recent import MANUAL_RETRY_WINDOW, RecentKeys
 from .registry import Registry
 from .runs import Collaborators, Runs
 from .supervisor import RunSupervisor
@@ -48,6 +49,7 @@ class ServiceBase:
         self.is_managed_domain = is_managed_domain
         self.pdm_mode = pdm_mode
         self._pending_resume: dict[str, RestartAction] = {}
+        self.manual_retries = RecentKeys(MANUAL_RETRY_WINDOW)
 
     def get(self, deployment_id: str) -> Deployment:
         dep = self.registry.get(deployment_id)

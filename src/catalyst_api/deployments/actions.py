@@ -99,6 +99,20 @@ class ActionsMixin(ServiceBase):
 
     def _phase1_manual_retry(self, dep: Deployment, phase: str) -> dict[str, Any]:
         release = phase if phase.startswith("bp-") else f"bp-{phase}"
+        if self.manual_retries.first_in_window((dep.id, release)):
+            self._emit_manual_retry(dep, phase, release)
+        return {
+            "id": dep.id,
+            "status": "manual-retry-required",
+            "phase": phase,
+            "streamURL": stream_url(dep.id),
+            "runbook": "docs/RUNBOOK-PROVISIONING.md#rollback-procedures-per-phase",
+            "message": f"Phase 1 ({phase}) is owned by Flux on the new Sovereign — operator "
+            "action required if automatic remediation exhausted.",
+        }
+
+    def _emit_manual_retry(self, dep: Deployment, phase: str, release: str) -> None:
+        """The runbook event, recorded once per phase per `MANUAL_RETRY_WINDOW` seconds."""
         self.deps.hub.stream(dep.id).emit(
             Event(
                 phase=phase,
@@ -111,15 +125,6 @@ class ActionsMixin(ServiceBase):
                 "for the full procedure.",
             )
         )
-        return {
-            "id": dep.id,
-            "status": "manual-retry-required",
-            "phase": phase,
-            "streamURL": stream_url(dep.id),
-            "runbook": "docs/RUNBOOK-PROVISIONING.md#rollback-procedures-per-phase",
-            "message": f"Phase 1 ({phase}) is owned by Flux on the new Sovereign — operator "
-            "action required if automatic remediation exhausted.",
-        }
 
     # --- destroy -------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import structlog
 from pydantic import SecretStr
 
@@ -46,10 +47,11 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
     def events(self, dep: Deployment) -> dict[str, Any]:
         """`GET /events`: state, the buffered events and whether the run is finished."""
         stream = self.deps.hub.stream(dep.id)
-        snapshot = stream.snapshot()
+        snapshot = stream.snapshot_json()
         return {
             "state": dep.state(len(snapshot)),
-            "events": [stored.event.to_dict() for stored in snapshot],
+            # The stored JSON goes out as is: no per-event decoding for a 10,000-event history.
+            "events": [orjson.Fragment(data) for data in snapshot],
             "done": stream.done,
         }
 

@@ -72,7 +72,9 @@ class Event:
         return out
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self.to_dict())
+        """The encoded event, sized to fit: orjson's own result keeps a buffer of at least
+        4 KiB, which the event window would hold for every event."""
+        return memoryview(orjson.dumps(self.to_dict())).tobytes()
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Event:

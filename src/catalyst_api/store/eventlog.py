@@ -13,7 +13,7 @@ import contextlib
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,27 +188,31 @@ class EventLog:
 
     def read_sync(self, deployment_id: str) -> list[dict[str, Any]]:
         """Every complete event line on disk, in order; a torn last line is ignored."""
+        return list(self.iter_sync(deployment_id))
+
+    def iter_sync(self, deployment_id: str) -> Iterator[dict[str, Any]]:
+        """Like `read_sync`, one event at a time (holds the file's bytes, not every event)."""
         if not self.enabled:
-            return []
+            return
         try:
             data = self.path_for(deployment_id).read_bytes()
         except (FileNotFoundError, ValueError):
-            return []
+            return
         end = data.rfind(b"\n")
-        if end < 0:
-            return []
-        events: list[dict[str, Any]] = []
-        for raw in data[:end].split(b"\n"):
-            if not raw.strip():
-                continue
+        start = 0
+        view = memoryview(data)
+        while start < end:
+            stop = data.find(b"\n", start, end + 1)
+            raw = view[start:stop]
+            start = stop + 1
             try:
                 obj = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                log.warning("skipping unreadable event line", deployment_id=deployment_id)
+                if bytes(raw).strip():
+                    log.warning("skipping unreadable event line", deployment_id=deployment_id)
                 continue
             if isinstance(obj, dict):
-                events.append(obj)
-        return events
+                yield obj
 
     async def read(self, deployment_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.read_sync, deployment_id)
