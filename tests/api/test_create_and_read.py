@@ -202,9 +202,15 @@ def test_second_in_flight_deployment_for_the_same_fqdn_is_409(
         assert other.status_code == 201
     finally:
         gate.set()
-    wait_status(server.url, first.json()["id"], {"ready"})
+    first_id = first.json()["id"]
+    wait_status(server.url, first_id, {"ready"})
+    held = httpx.post(f"{server.url}/api/v1/deployments", json=body())
+    assert held.status_code == 409  # a ready Sovereign holds its FQDN until destroyed
+    assert held.json()["holder"] == first_id
+    assert httpx.delete(f"{server.url}/api/v1/deployments/{first_id}").status_code == 202
+    wait_status(server.url, first_id, {"destroyed"})
     again = httpx.post(f"{server.url}/api/v1/deployments", json=body())
-    assert again.status_code == 201  # the first one is terminal now
+    assert again.status_code == 201
 
 
 def test_list_is_newest_first_filtered_and_paged(server, body: Body) -> None:  # type: ignore[no-untyped-def]

@@ -11,11 +11,11 @@ from ..events import DeploymentStream
 from .machine import RestartAction
 from .models import Deployment
 from .recent import MANUAL_RETRY_WINDOW, RecentKeys
-from .registry import Registry
+from .registry import IN_PROGRESS, Registry
 from .runs import Collaborators, Runs
 from .supervisor import RunSupervisor
 
-__all__ = ["IsManagedDomain", "ServiceBase", "stream_url", "subdomain_conflict"]
+__all__ = ["IsManagedDomain", "ServiceBase", "fqdn_in_use", "stream_url", "subdomain_conflict"]
 
 IsManagedDomain = Callable[[str], bool]
 
@@ -28,6 +28,20 @@ def subdomain_conflict() -> Conflict:
     return Conflict(
         "subdomain-conflict",
         "this subdomain has been reserved or activated for the chosen pool — pick a different name",
+    )
+
+
+def fqdn_in_use(fqdn: str, holder_id: str, holder: Deployment | None) -> Conflict:
+    """409 `fqdn-in-use` naming the holder (DESIGN item 6); `holder` None = a create in flight."""
+    if holder is None or holder.status in IN_PROGRESS:
+        why = "is still in progress — wait for it to finish, or destroy it"
+    else:
+        why = "still has cloud resources in its OpenTofu state — destroy it"
+    return Conflict(
+        "fqdn-in-use",
+        f"deployment {holder_id} holds {fqdn} and {why} "
+        f"(DELETE /api/v1/deployments/{holder_id}) before creating it again",
+        extra={"holder": holder_id},
     )
 
 
@@ -56,6 +70,19 @@ class ServiceBase:
         if dep is None:
             raise DeploymentNotFound()
         return dep
+
+    def holds_cloud_state(self, dep: Deployment) -> bool:
+        """Whether the deployment's OpenTofu state records resources (the provisioner reads
+        its workdir; a failed deployment holds its FQDN while this is true)."""
+        return self.deps.provisioner.has_state(
+            dep.request.sovereign_fqdn.strip(), workdir=dep.tofu_workdir
+        )
+
+    def check_fqdn_free(self, fqdn: str, *, exclude: Deployment | None = None) -> None:
+        """Raise 409 `fqdn-in-use` when another deployment holds `fqdn` (DESIGN item 6)."""
+        holder_id = self.registry.fqdn_holder(fqdn, self.holds_cloud_state, exclude=exclude)
+        if holder_id is not None:
+            raise fqdn_in_use(fqdn, holder_id, self.registry.get(holder_id))
 
     def state(self, dep: Deployment) -> dict[str, Any]:
         return dep.state(self.deps.hub.count(dep.id))

@@ -44,6 +44,8 @@ class ActionsMixin(ServiceBase):
                 "deployment-destroyed",
                 "this deployment was destroyed; create a new deployment instead of retrying",
             )
+        # A failed deployment with nothing in its state released its FQDN (DESIGN item 6).
+        self.check_fqdn_free(dep.request.sovereign_fqdn, exclude=dep)
         token = _token_from_body(body)
         if token:
             dep.request.hetzner_token = SecretStr(token)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from ..errors import InvalidRequest
 from .models import Deployment, Status
 
-__all__ = ["HOLDS_FQDN", "HOLDS_POOL_SUBDOMAIN", "Registry"]
+__all__ = ["HOLDS_FQDN", "HOLDS_POOL_SUBDOMAIN", "IN_PROGRESS", "Registry", "fqdn_key"]
 
-# DESIGN item 6: a non-terminal deployment holds its FQDN.
-HOLDS_FQDN = frozenset(
+# The statuses of a deployment whose run (provision or destroy) has not finished.
+IN_PROGRESS = frozenset(
     {
         Status.PENDING,
         Status.PROVISIONING,
@@ -22,11 +22,21 @@ HOLDS_FQDN = frozenset(
         Status.DESTROYING,
     }
 )
+# DESIGN item 6: a deployment holds its FQDN from create until it is destroyed, or failed with
+# nothing in its OpenTofu state: these statuses hold it whatever the state says (a `failed`
+# one holds it only while its state has resources, which the service asks the provisioner).
+HOLDS_FQDN = IN_PROGRESS | {Status.READY}
 # Embedded pool mode: a non-terminal or ready deployment holds its pool subdomain.
-HOLDS_POOL_SUBDOMAIN = HOLDS_FQDN | {Status.READY}
+HOLDS_POOL_SUBDOMAIN = IN_PROGRESS | {Status.READY}
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def fqdn_key(fqdn: str) -> str:
+    """The form FQDNs are compared in: trimmed, lower-case, no trailing dot (records written
+    by earlier versions and the original may hold `K8s.Acme.Example.`)."""
+    return fqdn.strip().lower().removesuffix(".")
 
 
 def _sort_key(dep: Deployment) -> tuple[int, str]:
@@ -54,7 +64,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._by_id: dict[str, Deployment] = {}
-        self._claimed_fqdns: set[str] = set()
+        self._claimed_fqdns: dict[str, str] = {}  # fqdn key → id of the create claiming it
         self._claimed_pool: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
@@ -69,14 +79,35 @@ class Registry:
     def add(self, dep: Deployment) -> None:
         self._by_id[dep.id] = dep
 
-    def fqdn_in_use(self, fqdn: str) -> bool:
-        key = fqdn.strip().lower()
-        if key in self._claimed_fqdns:
-            return True
-        return any(
-            d.status in HOLDS_FQDN and d.request.sovereign_fqdn.strip().lower() == key
-            for d in self._by_id.values()
+    def fqdn_holder(
+        self,
+        fqdn: str,
+        holds_state: Callable[[Deployment], bool],
+        *,
+        exclude: Deployment | None = None,
+    ) -> str | None:
+        """Id of the deployment (or create in progress) that holds `fqdn`, or None.
+
+        `holds_state(dep)` says whether a failed deployment's OpenTofu state has resources; it
+        is asked only for failed deployments with this FQDN. The newest holder is named.
+        """
+        key = fqdn_key(fqdn)
+        claimed = self._claimed_fqdns.get(key)
+        if claimed is not None:
+            return claimed
+        candidates = sorted(
+            (
+                d
+                for d in self._by_id.values()
+                if d is not exclude and fqdn_key(d.request.sovereign_fqdn) == key
+            ),
+            key=_sort_key,
+            reverse=True,
         )
+        for dep in candidates:
+            if dep.status in HOLDS_FQDN or (dep.status is Status.FAILED and holds_state(dep)):
+                return dep.id
+        return None
 
     def pool_subdomain_held(
         self, pool: str, sub: str, *, exclude: Deployment | None = None
@@ -96,13 +127,13 @@ class Registry:
             for d in self._by_id.values()
         )
 
-    def claim(self, fqdn: str, pool_key: tuple[str, str] | None) -> None:
-        self._claimed_fqdns.add(fqdn.strip().lower())
+    def claim(self, fqdn: str, pool_key: tuple[str, str] | None, deployment_id: str) -> None:
+        self._claimed_fqdns[fqdn_key(fqdn)] = deployment_id
         if pool_key is not None:
             self._claimed_pool.add((pool_key[0].strip().lower(), pool_key[1].strip().lower()))
 
     def unclaim(self, fqdn: str, pool_key: tuple[str, str] | None) -> None:
-        self._claimed_fqdns.discard(fqdn.strip().lower())
+        self._claimed_fqdns.pop(fqdn_key(fqdn), None)
         if pool_key is not None:
             self._claimed_pool.discard((pool_key[0].strip().lower(), pool_key[1].strip().lower()))
 

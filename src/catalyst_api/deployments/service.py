@@ -14,7 +14,6 @@ import structlog
 from pydantic import SecretStr
 
 from ..errors import (
-    Conflict,
     InvalidRequest,
     ServiceUnavailable,
 )
@@ -24,6 +23,7 @@ from ._base import stream_url, subdomain_conflict
 from .actions import ActionsMixin
 from .bearer import mint_bearer
 from .decode import decode_create_request
+from .formats import label_problem
 from .models import Deployment, Status
 from .postback import PostbackMixin
 from .rehydrate import RehydrateMixin
@@ -115,6 +115,10 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
                 raise InvalidRequest(
                     "invalid-subdomain", "sovereignSubdomain is required for pool deployments"
                 )
+            problem = label_problem(sub)
+            if problem is not None:
+                raise InvalidRequest("invalid-subdomain", f"sovereignSubdomain {problem}")
+            req.sovereign_subdomain = sub
             pool_key = (pool, sub)
             if not self.pdm_mode and not (
                 settings.dynadot_api_key.get_secret_value()
@@ -130,18 +134,13 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
             if self.registry.pool_subdomain_held(pool, sub):
                 raise subdomain_conflict()
         fqdn = req.sovereign_fqdn.strip()
-        if self.registry.fqdn_in_use(fqdn):
-            raise Conflict(
-                "fqdn-in-use",
-                f"another deployment for {fqdn} is still in progress — wait for it to finish "
-                "or destroy it first",
-            )
+        self.check_fqdn_free(fqdn)
 
-        self.registry.claim(fqdn, pool_key)
-        try:
+        deployment_id = new_deployment_id()
+        while self.registry.get(deployment_id) is not None:
             deployment_id = new_deployment_id()
-            while self.registry.get(deployment_id) is not None:
-                deployment_id = new_deployment_id()
+        self.registry.claim(fqdn, pool_key, deployment_id)
+        try:
             plaintext, digest = mint_bearer()
             dep = Deployment(
                 id=deployment_id,
