@@ -89,7 +89,6 @@ def test_every_call_makes_a_new_key(pdm_server: LiveServer) -> None:
         ({"json": {"fqdn": "   "}}, "catalyst"),
         ({"json": {"fqdn": "  acme.io \t"}}, "catalyst@acme.io"),
         ({"json": {"FQDN": "acme.io"}}, "catalyst@acme.io"),
-        ({"json": {"fqdn": 42}}, "catalyst"),
         ({"json": {"fqdn": "a b"}}, "catalyst"),
         ({"json": {"fqdn": "a\nb"}}, "catalyst"),
         ({"content": b"garbage"}, "catalyst"),
@@ -103,7 +102,6 @@ def test_every_call_makes_a_new_key(pdm_server: LiveServer) -> None:
         "blank",
         "trimmed",
         "key-case",
-        "number",
         "space",
         "newline",
         "garbage",
@@ -119,6 +117,36 @@ def test_comment_comes_from_a_clean_fqdn_else_catalyst(
     assert resp.status_code == 200
     public = resp.json()["publicKey"]
     assert public.split(" ")[2] == comment and len(public.split(" ")) == 3
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        ({"fqdn": {}}, "object"),
+        ({"fqdn": 42}, "number"),
+        ({"fqdn": ["acme.io"]}, "array"),
+        ({"FQDN": True}, "bool"),
+    ],
+    ids=["object", "number", "array", "bool-key-case"],
+)
+def test_a_mistyped_fqdn_is_400_invalid_request_body(
+    pdm_server: LiveServer, payload: dict[str, Any], kind: str
+) -> None:
+    # Issue 10: garbage is still "no fqdn" (spec §3.5), but a JSON object with a wrong type
+    # answers like every other mistyped body.
+    resp = generate(pdm_server, json=payload)
+    assert resp.status_code == 400
+    assert resp.headers["content-type"].startswith("text/plain")
+    assert resp.text == (
+        f"invalid request body: json: cannot unmarshal {kind} into Go struct field .fqdn of "
+        "type string\n"
+    )
+
+
+def test_null_fqdn_counts_as_absent(pdm_server: LiveServer) -> None:
+    resp = generate(pdm_server, json={"fqdn": None})
+    assert resp.status_code == 200
+    assert resp.json()["publicKey"].split(" ")[2] == "catalyst"
 
 
 def test_only_the_fingerprint_is_logged(

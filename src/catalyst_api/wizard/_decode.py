@@ -8,11 +8,23 @@ from collections.abc import Sequence
 
 import orjson
 
-__all__ = ["BodyDecodeError", "decode_string_fields"]
+__all__ = ["BodyDecodeError", "FieldTypeError", "decode_string_fields"]
 
 
 class BodyDecodeError(ValueError):
     """The body is not a JSON object of the expected field types."""
+
+
+class FieldTypeError(BodyDecodeError):
+    """A JSON object with a field of another type than string (Go's `UnmarshalTypeError`)."""
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "object"
 
 
 def decode_string_fields(body: bytes, fields: Sequence[str]) -> dict[str, str]:
@@ -32,6 +44,9 @@ def decode_string_fields(body: bytes, fields: Sequence[str]) -> dict[str, str]:
         if name is None or item is None:
             continue
         if not isinstance(item, str):
-            raise BodyDecodeError(f"field {name!r} must be a string")
+            raise FieldTypeError(
+                f"json: cannot unmarshal {_json_kind(item)} into Go struct field .{name} of type "
+                "string"
+            )
         out[name] = item
     return out

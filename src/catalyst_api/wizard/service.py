@@ -12,8 +12,8 @@ import structlog
 
 from ..config import Settings
 from ..dns import ManagedDomains, PdmClient
-from ..errors import InternalError, InvalidRequest
-from ._decode import BodyDecodeError, decode_string_fields
+from ..errors import InternalError, InvalidBody, InvalidRequest
+from ._decode import BodyDecodeError, FieldTypeError, decode_string_fields
 from .hetzner import HetznerTokenCheck
 from .models import Relay, Reply
 from .registrar import RegistrarProxy
@@ -91,11 +91,17 @@ class WizardService:
         return await self.subdomains.check(fields["subdomain"], fields["poolDomain"])
 
     def generate_ssh_key(self, body: bytes) -> Reply:
-        """§3.5; the optional `{"fqdn"}` only sets the comment, garbage counts as absent."""
+        """§3.5; the optional `{"fqdn"}` only sets the comment, garbage counts as absent.
+
+        Issue 10: a JSON object whose `fqdn` is not a string is 400 `invalid request body: …`
+        like every other mistyped body; a body that is not a JSON object stays "no fqdn".
+        """
         fqdn = ""
         if body:
             try:
                 fqdn = decode_string_fields(body, ("fqdn",))["fqdn"]
+            except FieldTypeError as exc:
+                raise InvalidBody(str(exc)) from None
             except BodyDecodeError:
                 fqdn = ""
         try:
