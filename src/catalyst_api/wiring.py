@@ -169,6 +169,7 @@ async def build_services(
             supervisor=supervisor,
             is_managed_domain=managed.is_managed,
             pdm_mode=bool(settings.pool_domain_manager_url),
+            stop_refresh_watch=watches.stop_refresh,
         )
         services = Services(
             settings=settings,

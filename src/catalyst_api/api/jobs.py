@@ -102,11 +102,12 @@ async def refresh_watch(dep_id: str, request: Request) -> Response:
     _jobs(svc, detail=True)
     dep = _deployment(svc, dep_id)
     result = dep.result
-    status, body = await _watches(svc).refresh(
-        dep.id,
-        kubeconfig_path=result.kubeconfig_path if result else "",
-        known_states=result.component_states if result else {},
-    )
+    with svc.deployments.refresh_window(dep):  # 409 while destroying / destroyed
+        status, body = await _watches(svc).refresh(
+            dep.id,
+            kubeconfig_path=result.kubeconfig_path if result else "",
+            known_states=result.component_states if result else {},
+        )
     return json_response(body, status)
 
 

@@ -55,6 +55,7 @@ class ServiceBase:
         supervisor: RunSupervisor,
         is_managed_domain: IsManagedDomain,
         pdm_mode: bool,
+        stop_refresh_watch: Callable[[str], None] | None = None,
     ) -> None:
         self.deps = deps
         self.runs = Runs(deps)
@@ -64,6 +65,10 @@ class ServiceBase:
         self.pdm_mode = pdm_mode
         self._pending_resume: dict[str, RestartAction] = {}
         self.manual_retries = RecentKeys(MANUAL_RETRY_WINDOW)
+        # refresh-watch calls in flight per deployment (DELETE is refused meanwhile), and how a
+        # destroy stops a refresh watcher that is still observing the cluster.
+        self.refreshing: dict[str, int] = {}
+        self.stop_refresh_watch = stop_refresh_watch or (lambda _deployment_id: None)
 
     def get(self, deployment_id: str) -> Deployment:
         dep = self.registry.get(deployment_id)

@@ -1,7 +1,10 @@
-"""Phase retry (spec §6.6, DESIGN item 7) and destroy (DESIGN item 5)."""
+"""Phase retry (spec §6.6, DESIGN item 7), destroy (DESIGN item 5) and the guard that keeps
+destroy and refresh-watch apart (issue 10)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import SecretStr
@@ -145,6 +148,12 @@ class ActionsMixin(ServiceBase):
             )
         if dep.status is Status.DESTROYED:
             raise Conflict("already-destroyed", "this deployment has already been destroyed")
+        if self.refreshing.get(dep.id):
+            raise Conflict(
+                "watch-refresh-running",
+                "a refresh-watch is starting a watcher on this deployment's cluster — wait for "
+                "its answer before destroying",
+            )
         token = _token_from_body(body)
         secret = SecretStr(token) if token else dep.request.hetzner_token
         if not token and not dep.request.hetzner_token_usable():
@@ -154,12 +163,37 @@ class ActionsMixin(ServiceBase):
         dep.status = Status.DESTROYING
         dep.error = ""
         dep.finished_at = None
+        self.stop_refresh_watch(dep.id)  # the cluster is going away: nothing left to observe
         await self.runs.save(dep)
         self.deps.hub.stream(dep.id).begin_run()
         self.supervisor.start_run(
             dep.id, f"deploy:{dep.id}:destroy", self.runs.destroy(dep, secret)
         )
         return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
+
+    # --- refresh-watch guard -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def refresh_window(self, dep: Deployment) -> Iterator[None]:
+        """Around `POST .../refresh-watch`: refused (409) while a destroy runs or once it is
+        destroyed; while inside, a DELETE is refused with `watch-refresh-running`."""
+        if dep.status is Status.DESTROYED:
+            raise Conflict(
+                "deployment-destroyed",
+                "this deployment was destroyed; there is no cluster left to watch",
+            )
+        if dep.status is Status.DESTROYING:
+            raise Conflict(
+                "destroy-running",
+                "this deployment is being destroyed; there is no cluster left to watch",
+            )
+        self.refreshing[dep.id] = self.refreshing.get(dep.id, 0) + 1
+        try:
+            yield
+        finally:
+            left = self.refreshing.pop(dep.id) - 1
+            if left:
+                self.refreshing[dep.id] = left
 
 
 def _credentials_required(action: str) -> Conflict:

@@ -92,6 +92,13 @@ class LiveWatches:
         if self._live.get(deployment_id) is watcher:
             del self._live[deployment_id]
 
+    def stop_refresh(self, deployment_id: str) -> None:
+        """Stop the refresh watcher observing the deployment, if any (destroy: the cluster goes);
+        a Phase 1 run's watcher is left alone."""
+        watcher = self._live.get(deployment_id)
+        if watcher is not None and watcher in self._refreshers:
+            watcher.stop(quiet=True)
+
     def components(self, deployment_id: str, persisted: Mapping[str, str]) -> dict[str, Any]:
         """`GET .../components/state` body."""
         watcher = self.get(deployment_id)
