@@ -41,6 +41,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .config import ConfigError, Settings
     from .logs import configure_logging
     from .runtime import tune_interpreter
+    from .serving import uvicorn_config
 
     overrides: dict[str, Any] = {}
     if args.port is not None:
@@ -59,15 +60,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     tune_interpreter()
     app = _build_app(settings, host=args.host)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        lifespan="on",
-    )
+    uvicorn.Server(uvicorn_config(app, settings, host=args.host)).run()
     return 0
 
 

@@ -133,6 +133,39 @@ class Settings(BaseSettings):
         validation_alias="CATALYST_LOG_LEVEL",
         description="Log level for the JSON logs: debug, info, warning, error.",
     )
+    max_connections: int = Field(
+        4000,
+        validation_alias="CATALYST_MAX_CONNECTIONS",
+        description="Open client connections served at once (SSE streams included); past it "
+        "a request gets 503. Each costs a file descriptor and some memory.",
+    )
+    sse_max_streams: int = Field(
+        2000,
+        validation_alias="CATALYST_SSE_MAX_STREAMS",
+        description="Deployment log streams (SSE) open at once; past it `GET .../logs` answers "
+        "503 `too-many-streams` with `Retry-After`. Measured cost: a few KiB per caught-up "
+        "stream, at most ~100 KiB for a client that stops reading (until the write timeout).",
+    )
+    request_header_timeout: Duration = Field(
+        timedelta(seconds=10),
+        validation_alias="CATALYST_REQUEST_HEADER_TIMEOUT",
+        description="A request's line and headers must arrive within this long of the "
+        "connection (or of its first byte on a kept-alive one); otherwise 408 and close "
+        "(Go duration).",
+    )
+    request_body_timeout: Duration = Field(
+        timedelta(seconds=30),
+        validation_alias="CATALYST_REQUEST_BODY_TIMEOUT",
+        description="A request body must be complete this long after its headers; otherwise "
+        "408 `request-timeout` and close (Go duration).",
+    )
+    write_timeout: Duration = Field(
+        timedelta(seconds=30),
+        validation_alias="CATALYST_WRITE_TIMEOUT",
+        description="A client that reads nothing for this long while a response waits to be "
+        "sent is disconnected, freeing what was queued for it; SSE clients resume with "
+        "`Last-Event-ID` (Go duration).",
+    )
 
     # --- Data directories ----------------------------------------------------------------------
     deployments_dir: Path = Field(
@@ -305,7 +338,7 @@ class Settings(BaseSettings):
         "(`InstallFailed`).",
     )
 
-    @field_validator("phase1_min_bootstrap_kit_hrs")
+    @field_validator("phase1_min_bootstrap_kit_hrs", "max_connections", "sse_max_streams")
     @classmethod
     def _positive_count(cls, value: int) -> int:
         if value <= 0:

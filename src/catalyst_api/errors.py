@@ -10,6 +10,7 @@ messages come verbatim from the original service where it defined them (spec §3
     ├── Forbidden (403)               wrong / absent / already-used bearer
     ├── NotFound (404)                JSON not-found (`deployment-not-found`, `job-not-found` …)
     │   └── DeploymentNotFound (404)  text/plain `deployment not found` (the original's http.Error)
+    ├── RequestTimeout (408)          `request-timeout`: the body did not arrive in time
     ├── Conflict (409)                `fqdn-in-use`, `credentials-required`, `subdomain-conflict` …
     ├── PayloadTooLarge (413)
     ├── Unprocessable (422)           kubeconfig `empty-body` / `body-too-large`
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "PayloadTooLarge",
+    "RequestTimeout",
     "ServiceUnavailable",
     "Unauthorized",
     "Unprocessable",
@@ -114,6 +116,10 @@ class DeploymentNotFound(NotFound):
 
     def text(self) -> str:
         return "deployment not found\n"
+
+
+class RequestTimeout(CatalystError):
+    status = 408
 
 
 class Conflict(CatalystError):

@@ -60,5 +60,23 @@ class Metrics:
             ["step", "outcome"],
             registry=self.registry,
         )
+        self.sse_rejected = Counter(
+            "catalyst_sse_rejected_total",
+            "Deployment SSE streams refused with 503 too-many-streams (CATALYST_SSE_MAX_STREAMS)",
+            registry=self.registry,
+        )
+        self.slow_clients_disconnected = Counter(
+            "catalyst_http_slow_clients_disconnected_total",
+            "Connections aborted because the client read nothing for CATALYST_WRITE_TIMEOUT "
+            "while a response waited to be sent (mostly SSE clients; they resume with "
+            "Last-Event-ID)",
+            registry=self.registry,
+        )
+        self.request_timeouts = Counter(
+            "catalyst_http_request_timeouts_total",
+            "Connections closed because request headers or body did not arrive in time",
+            ["stage"],
+            registry=self.registry,
+        )
         self.live = _Live()
         self.registry.register(self.live)

@@ -24,6 +24,7 @@ router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 
 CREATE_MAX_BYTES = 1 << 20
 SMALL_BODY_MAX_BYTES = 64 << 10
+SSE_RETRY_AFTER = 5
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
     "Connection": "keep-alive",
@@ -96,8 +97,12 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
     """SSE: replay after `Last-Event-ID`/`?since=` (or everything), then live, then `done`."""
     svc = services(request)
     dep = svc.deployments.get(deployment_id)
+    cursor = _cursor(request, since)
+    if svc.hub.subscriber_total() >= svc.settings.sse_max_streams:
+        svc.metrics.sse_rejected.inc()
+        return _too_many_streams(svc.settings.sse_max_streams)
     stream = svc.deployments.stream(dep)
-    subscription = stream.subscribe(_cursor(request, since))
+    subscription = stream.subscribe(cursor)
 
     async def frames() -> AsyncIterator[bytes]:
         try:
@@ -108,6 +113,18 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
             subscription.close()
 
     return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def _too_many_streams(cap: int) -> Response:
+    return json_response(
+        {
+            "error": "too-many-streams",
+            "detail": f"this server already serves {cap} live log streams; retry later and "
+            "resume with Last-Event-ID",
+        },
+        503,
+        headers={"Retry-After": str(SSE_RETRY_AFTER)},
+    )
 
 
 async def _sse_frames(
