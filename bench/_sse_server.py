@@ -53,7 +53,7 @@ class RateProvisioner:
     async def destroy(self, job: ProvisionJob, emit: Emit) -> None:
         return None
 
-    def has_state(self, fqdn: str) -> bool:
+    def has_state(self, fqdn: str, *, workdir: str = "") -> bool:
         return False
 
 

@@ -24,11 +24,22 @@ _DATA_DIR_DEFAULTS = {
 }
 
 
+def _private_root(base: Path) -> None:
+    """The `--data-dir` root: created 0700 (missing parents too), tightened to 0700 if ours."""
+    from .store._atomic import ensure_private_dir
+
+    try:
+        ensure_private_dir(base)
+    except OSError as exc:  # the stores report unusable dirs themselves (/readyz)
+        print(f"catalyst-api: data dir {base}: {exc}", file=sys.stderr)
+
+
 def _serve_environ(data_dir: str | None) -> dict[str, str]:
     """The process environment, with every data dir defaulted under `--data-dir`."""
     environ = dict(os.environ)
     if data_dir:
         base = Path(data_dir).absolute()
+        _private_root(base)
         for name, sub in _DATA_DIR_DEFAULTS.items():
             if not environ.get(name, "").strip():
                 environ[name] = str(base / sub)
@@ -43,6 +54,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .runtime import tune_interpreter
     from .serving import uvicorn_config
 
+    # Everything the service writes (records, events, kubeconfigs, jobs, caches, OpenTofu
+    # workdirs) is private: files 0600, directories 0700, whatever code path creates them.
+    os.umask(0o077)
     overrides: dict[str, Any] = {}
     if args.port is not None:
         overrides["port"] = args.port

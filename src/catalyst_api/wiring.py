@@ -33,6 +33,7 @@ from .logs import scrubber
 from .metrics import Metrics
 from .phase1 import HelmWatchRunner, JobsSeeder, LiveWatches, WatchConfig
 from .provisioner import TofuProvisioner
+from .provisioner.workdir import secure_root
 from .store import EventLog, RecordStore
 from .wizard import WizardService
 
@@ -103,6 +104,18 @@ def _open_jobs(settings: Settings) -> JobsService | None:
         )
         return None
     return JobsService(store, JobsBridges(store))
+
+
+async def _secure_tofu_root(settings: Settings) -> None:
+    """Before any run starts: no resting secrets and private modes in the tofu workdirs."""
+    report = await asyncio.to_thread(secure_root, settings.tofu_workdir)
+    if report.plans_removed or report.tfvars_removed or report.modes_tightened:
+        log.info(
+            "tofu workdirs secured",
+            plans_removed=report.plans_removed,
+            tfvars_removed=report.tfvars_removed,
+            modes_tightened=report.modes_tightened,
+        )
 
 
 @contextlib.asynccontextmanager
@@ -199,5 +212,6 @@ async def build_services(
             if hasattr(maybe, "__await__"):
                 await maybe
         stack.push_async_callback(supervisor.aclose, ov.shutdown_grace)
+        await _secure_tofu_root(settings)
         await service.load()
         yield services

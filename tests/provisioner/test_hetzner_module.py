@@ -221,16 +221,22 @@ def test_outputs_report_the_public_addresses(single: Applied) -> None:
     assert single.outputs.raw["sovereign_fqdn"] == FQDN
 
 
-def test_only_the_private_tfvars_file_holds_secrets(single: Applied) -> None:
+def test_no_workdir_file_holds_a_secret_and_every_file_is_private(single: Applied) -> None:
     tfvars = single.workdir / "tofu.auto.tfvars.json"
     assert stat.S_IMODE(tfvars.stat().st_mode) == 0o600
     holders = set()
-    for folder, _dirs, files in os.walk(single.workdir):
+    for folder, dirs, files in os.walk(single.workdir):
+        for name in dirs:
+            mode = (Path(folder) / name).lstat().st_mode
+            assert stat.S_ISLNK(mode) or stat.S_IMODE(mode) == 0o700, (folder, name, oct(mode))
         for name in files:
-            data = (Path(folder) / name).read_bytes()
+            path = Path(folder) / name
+            mode = path.lstat().st_mode
+            assert stat.S_ISLNK(mode) or stat.S_IMODE(mode) in (0o600, 0o700), (path, oct(mode))
+            data = path.read_bytes()
             if any(canary.encode() in data for canary in CANARIES):
-                holders.add(Path(folder) / name)
-    assert holders == {tfvars}
+                holders.add(path)
+    assert holders == set()  # secrets travel as TF_VAR_* only
     assert not (single.workdir / "tfplan").exists()
     for canary in CANARIES:
         assert canary not in single.events.text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import os
@@ -23,6 +24,9 @@ from catalyst_api.provisioner import (
 from catalyst_api.provisioner.models import flux_bootstrap_banner
 from fakes.hcloud.harness import (
     CANARIES,
+    CANARY_BEARER,
+    CANARY_DYNADOT_KEY,
+    CANARY_DYNADOT_SECRET,
     CANARY_GHCR,
     CANARY_HCLOUD,
     TERRAFORM,
@@ -51,6 +55,22 @@ output "load_balancer_ip" {
 """
 
 BANNER_PHASES = ["tofu-init", "tofu-plan", "tofu-apply", "tofu-output", "flux-bootstrap"]
+
+SECRET_KEYS = (
+    "hcloud_token",
+    "dynadot_key",
+    "dynadot_secret",
+    "ghcr_pull_token",
+    "kubeconfig_bearer_token",
+)
+SECRET_DIGESTS = "".join(
+    f'output "sha_{key}" {{\n  value = nonsensitive(sha256(var.{key}))\n}}\n' for key in SECRET_KEYS
+)
+"""Outputs proving which secret value each variable received, without printing it."""
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _non_tofu(recorder: EventRecorder) -> list[str]:
@@ -409,23 +429,28 @@ def _tfvars(prov: TofuProvisioner, fqdn: str = "acme.omani.works") -> dict[str, 
     return loaded
 
 
-async def test_tfvars_hold_every_key_with_a_private_mode_and_two_space_indent(
+async def test_tfvars_hold_every_plain_key_and_secrets_reach_tofu_only_as_tf_var(
     make_provisioner: MakeProvisioner, write_module: WriteModule
 ) -> None:
-    prov = make_provisioner(write_module(THREE_STEPS), gitops_branch="release")
+    prov = make_provisioner(write_module(THREE_STEPS + SECRET_DIGESTS), gitops_branch="release")
     region = RegionSpec(
         provider="hetzner", cloud_region="fsn1", control_plane_size="cpx31", worker_size="cpx41"
     )
 
-    await prov.apply(provision_job(regions=[region]), EventRecorder())
+    outputs = await prov.apply(provision_job(regions=[region]), EventRecorder())
 
     path = prov.workdir_for("acme.omani.works") / "tofu.auto.tfvars.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text().startswith('{\n  "sovereign_fqdn": "acme.omani.works",\n')
     values = _tfvars(prov)
-    assert tuple(values) == TFVARS_KEYS
-    assert values["hcloud_token"] == CANARY_HCLOUD
-    assert values["ghcr_pull_token"] == CANARY_GHCR
+    assert tuple(values) == tuple(k for k in TFVARS_KEYS if k not in SECRET_KEYS)
+    for canary in CANARIES:
+        assert canary not in path.read_text()
+    assert outputs.raw["sha_hcloud_token"] == _sha(CANARY_HCLOUD)
+    assert outputs.raw["sha_ghcr_pull_token"] == _sha(CANARY_GHCR)
+    assert outputs.raw["sha_kubeconfig_bearer_token"] == _sha(CANARY_BEARER)
+    assert outputs.raw["sha_dynadot_key"] == _sha(CANARY_DYNADOT_KEY)
+    assert outputs.raw["sha_dynadot_secret"] == _sha(CANARY_DYNADOT_SECRET)
     assert values["regions"] == [
         {
             "provider": "hetzner",
@@ -443,6 +468,20 @@ async def test_tfvars_hold_every_key_with_a_private_mode_and_two_space_indent(
     assert values["ha_enabled"] is False
 
 
+async def test_a_stale_tfvars_file_with_secrets_cannot_override_the_run_secrets(
+    make_provisioner: MakeProvisioner, write_module: WriteModule
+) -> None:
+    prov = make_provisioner(write_module(SECRET_DIGESTS))
+    workdir = prov.workdir_for("acme.omani.works")
+    workdir.mkdir(parents=True)
+    (workdir / "tofu.auto.tfvars.json").write_text(json.dumps({"hcloud_token": "old-token"}))
+
+    outputs = await prov.apply(provision_job(), EventRecorder())
+
+    assert outputs.raw["sha_hcloud_token"] == _sha(CANARY_HCLOUD)
+    assert "old-token" not in (workdir / "tofu.auto.tfvars.json").read_text()
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [("pool", "pool"), ("byo", "byo"), ("byo-manual", "byo"), ("byo-api", "byo")],
@@ -451,28 +490,31 @@ async def test_tfvars_hold_every_key_with_a_private_mode_and_two_space_indent(
 async def test_domain_mode_reaches_the_module_as_pool_or_byo(
     mode: str, expected: str, make_provisioner: MakeProvisioner, write_module: WriteModule
 ) -> None:
-    prov = make_provisioner(write_module("# nothing\n"))
+    prov = make_provisioner(write_module(SECRET_DIGESTS))
 
-    await prov.apply(provision_job(domain_mode=mode), EventRecorder())
+    outputs = await prov.apply(provision_job(domain_mode=mode), EventRecorder())
 
     values = _tfvars(prov)
     assert values["domain_mode"] == expected
     assert values["regions"] == []
-    dynadot = (values["dynadot_key"], values["dynadot_secret"])
-    assert (dynadot != ("", "")) is (expected == "pool")
+    empty = (outputs.raw["sha_dynadot_key"], outputs.raw["sha_dynadot_secret"]) == (
+        _sha(""),
+        _sha(""),
+    )
+    assert empty is (expected != "pool")
 
 
 async def test_ghcr_token_falls_back_to_the_configured_one(
     make_provisioner: MakeProvisioner, write_module: WriteModule
 ) -> None:
-    prov = make_provisioner(write_module("# nothing\n"), ghcr_pull_token="configured-ghcr-token")
+    prov = make_provisioner(write_module(SECRET_DIGESTS), ghcr_pull_token="configured-ghcr-token")
 
-    await prov.apply(provision_job(ghcr_pull_token=SecretStr("")), EventRecorder())
+    outputs = await prov.apply(provision_job(ghcr_pull_token=SecretStr("")), EventRecorder())
 
-    assert _tfvars(prov)["ghcr_pull_token"] == "configured-ghcr-token"
+    assert outputs.raw["sha_ghcr_pull_token"] == _sha("configured-ghcr-token")
 
 
-async def test_workdir_is_private_and_named_after_the_fqdn(
+async def test_a_job_without_a_recorded_workdir_uses_the_legacy_fqdn_dashed_name(
     tmp_path: Path, make_provisioner: MakeProvisioner, write_module: WriteModule
 ) -> None:
     module = write_module(THREE_STEPS)
@@ -519,6 +561,8 @@ resource "terraform_data" "env" {
     assert f"TF_CLI_CONFIG_FILE={workdir / 'cli.tfrc'}" in text
     for setting in ("TF_IN_AUTOMATION=1", "TF_INPUT=0", "CHECKPOINT_DISABLE=1"):
         assert setting in text
+    for key in SECRET_KEYS:  # the run's own secrets: in the child's environment only
+        assert f"TF_VAR_{key}=<redacted>" in text
     assert "env-ghcr-secret" not in text
     assert "CATALYST_" not in text
 

@@ -83,7 +83,7 @@ class ScriptedProvisioner:
         self.destroyed.append(job.sovereign_fqdn)
         self.state_fqdns.discard(job.sovereign_fqdn)
 
-    def has_state(self, fqdn: str) -> bool:
+    def has_state(self, fqdn: str, *, workdir: str = "") -> bool:
         return fqdn in self.state_fqdns
 
     def workdir_for(self, fqdn: str) -> Path:

@@ -251,6 +251,7 @@ class Deployment:
     phase0_finished_at: datetime | None = None
     dns_committed: bool = False
     failure_stage: str = ""
+    tofu_workdir: str = ""  # "" = legacy `<fqdn-dashed>` (records of older versions / the original)
     # Memory only:
     bearer_token: SecretStr | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -284,6 +285,8 @@ class Deployment:
             out["dnsCommitted"] = True
         if self.failure_stage and self.status is Status.FAILED:
             out["failureStage"] = self.failure_stage
+        if self.tofu_workdir:
+            out["tofuWorkdir"] = self.tofu_workdir
         return out
 
     @classmethod
@@ -314,6 +317,7 @@ class Deployment:
             phase0_finished_at=parse_time(raw.get("phase0FinishedAt")),
             dns_committed=raw.get("dnsCommitted") is True,
             failure_stage=_str(raw.get("failureStage")),
+            tofu_workdir=_str(raw.get("tofuWorkdir")),
         )
 
     def state(self, num_events: int) -> dict[str, Any]:

@@ -32,7 +32,10 @@ class Provisioner(Protocol):
 
     async def destroy(self, job: ProvisionJob, emit: Emit) -> None: ...
 
-    def has_state(self, fqdn: str) -> bool: ...
+    def has_state(self, fqdn: str, *, workdir: str) -> bool:
+        """Whether the deployment's OpenTofu state records resources; `workdir` is its
+        recorded `tofu_workdir` ("" = the legacy `<fqdn-dashed>` workdir)."""
+        ...
 
 
 @dataclass(slots=True)

@@ -131,6 +131,7 @@ class Runs:
             dynadot_secret=req.dynadot_secret,
             ghcr_pull_token=req.ghcr_pull_token,
             kubeconfig_bearer_token=dep.bearer_token or SecretStr(""),
+            workdir=dep.tofu_workdir,
         )
 
     def reservation_of(self, dep: Deployment) -> Reservation | None:
@@ -332,7 +333,9 @@ class Runs:
         stream = self.deps.hub.stream(dep.id)
         emit = self.deps.hub.emitter(dep.id)
         try:
-            if self.deps.provisioner.has_state(dep.request.sovereign_fqdn.strip()):
+            if self.deps.provisioner.has_state(
+                dep.request.sovereign_fqdn.strip(), workdir=dep.tofu_workdir
+            ):
                 try:
                     await self.deps.provisioner.destroy(self.job_for(dep, token), emit)
                 except ProvisionError as exc:

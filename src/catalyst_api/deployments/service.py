@@ -17,6 +17,7 @@ from ..errors import (
     InvalidRequest,
     ServiceUnavailable,
 )
+from ..provisioner.workdir import new_workdir_name
 from ..store import new_deployment_id
 from ..timefmt import utcnow
 from ._base import stream_url, subdomain_conflict
@@ -149,6 +150,7 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
                 started_at=utcnow(),
                 kubeconfig_bearer_hash=digest,
                 bearer_token=SecretStr(plaintext),
+                tofu_workdir=new_workdir_name(fqdn, deployment_id),
             )
             if pool_key is not None and self.deps.pool_domains is not None:
                 reservation = await self.deps.pool_domains.reserve(

@@ -1,7 +1,8 @@
 """Data shapes of a Phase 0 run: the job handed in, the outputs handed back, the error raised.
 
 Secrets travel as `SecretStr` so a `repr()` of a job (in a log line, a traceback, a test
-failure) never shows them; only `tfvars.py` unwraps them, to write the 0600 tfvars file.
+failure) never shows them; only `tfvars.py` unwraps them, into the `TF_VAR_*` environment of
+the OpenTofu child (never into a file).
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class ProvisionJob:
     `region`, `control_plane_size`, `worker_size` and `worker_count` are the singular values
     (the caller mirrors `regions[0]` into them). `domain_mode` may be any wire mode
     (`pool`, `byo`, `byo-manual`, `byo-api`); the module receives `pool` or `byo`.
+    `workdir` is the workdir's name under `CATALYST_TOFU_WORKDIR` as recorded on the deployment
+    (`tofuWorkdir`); empty means the legacy `<fqdn-dashed>` (records without the field).
     """
 
     deployment_id: str
@@ -107,6 +110,7 @@ class ProvisionJob:
     dynadot_secret: SecretStr = _EMPTY
     ghcr_pull_token: SecretStr = _EMPTY
     kubeconfig_bearer_token: SecretStr = _EMPTY
+    workdir: str = ""
 
     @property
     def module_domain_mode(self) -> str:

@@ -1,11 +1,14 @@
-"""Run one OpenTofu command: own process group, line streaming, deadline, tree kill.
+"""Run one OpenTofu command: own process group, umask 077, line streaming, deadline, tree kill.
 
 The command starts in its own session (so it and everything it spawns, providers and
-`local-exec` shells, share one process group that we can signal). Its stdout and stderr are
-our own pipes, read concurrently and split into lines (a line longer than 1 MiB is cut at
-1 MiB; the rest of it is dropped). Leader exit and pipe EOF are tracked separately, so a
-straggler that keeps a pipe open after OpenTofu exited cannot hang the run: it gets a short
-drain window, then the group is SIGKILLed.
+`local-exec` shells, share one process group that we can signal), with umask 077, so every
+file OpenTofu writes (state, backup, plan, `.terraform/`) is 0600 and every directory 0700.
+The umask is set in the child between fork and exec (`preexec_fn`, which the stdlib loop and
+uvloop both support; it only calls `os.umask`); our own process's umask is never touched.
+Its stdout and stderr are our own pipes, read concurrently and split into lines (a line longer
+than 1 MiB is cut at 1 MiB; the rest of it is dropped). Leader exit and pipe EOF are tracked
+separately, so a straggler that keeps a pipe open after OpenTofu exited cannot hang the run:
+it gets a short drain window, then the group is SIGKILLed.
 
 On deadline or task cancellation the group gets SIGINT (OpenTofu stops gracefully and writes
 its state), then SIGTERM after `kill_grace` seconds, then SIGKILL after another `kill_grace`;
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 MAX_LINE_BYTES = 1024 * 1024
+CHILD_UMASK = 0o077
 _CHUNK = 64 * 1024
 _DRAIN_SECONDS = 2.0
 
@@ -51,6 +55,11 @@ class CommandResult:
 
     returncode: int
     stdout: bytes = b""
+
+
+def _child_setup() -> None:
+    """Runs in the child between fork and exec: only a umask syscall, nothing that locks."""
+    os.umask(CHILD_UMASK)
 
 
 def describe_exit(returncode: int) -> str:
@@ -230,6 +239,7 @@ async def run_command(
             cwd=cwd,
             env=dict(env),
             start_new_session=True,
+            preexec_fn=_child_setup,
         )
     except BaseException:
         for fd in (out_r, out_w, err_r, err_w):

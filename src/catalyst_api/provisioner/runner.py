@@ -1,6 +1,7 @@
 """`TofuProvisioner`: Phase 0 (init → plan → apply → output) and destroy, streamed as events.
 
-One run = one workdir (`<CATALYST_TOFU_WORKDIR>/<fqdn-dashed>`), one time budget
+One run = one workdir (`<CATALYST_TOFU_WORKDIR>/<job.workdir>`, the name the deployment
+recorded, or the legacy `<fqdn-dashed>` for records without one; see workdir.py), one time budget
 (`CATALYST_TOFU_TIMEOUT` for all steps together) and one event stream:
 
     tofu-init banner      → `init -input=false -no-color`                       (text lines)
@@ -16,14 +17,16 @@ Decisions where the original is silent or differs:
 - Error strings keep the original's shape `tofu <step>: <binary> <args> failed: exit status N`;
   `<binary>` is the basename of the configured executable (`tofu` in production, `terraform`
   in development) and `<args>` are the arguments we actually ran (they include `-json`).
-- The subprocess environment is an allowlist (PATH, HOME, locale, proxies, CA bundle) plus our
-  `TF_*` settings: catalyst-api's own secrets (GHCR token, Dynadot credentials) never reach
-  OpenTofu or its providers through the environment. Secrets go only into the 0600 tfvars.
+- The subprocess environment is an allowlist (PATH, HOME, locale, proxies, CA bundle), our
+  `TF_*` settings and the run's five secret variables as `TF_VAR_<name>` (tfvars.py): secrets
+  exist only in memory and in that child's environment for the duration of the run, never in
+  a file. catalyst-api's own environment (e.g. `CATALYST_GHCR_PULL_TOKEN`) is not inherited.
+- OpenTofu runs with umask 077 (process.py): state, backup, plan and `.terraform/` are private.
 - Every message is scrubbed of the job's secret values before it becomes an event.
 - The plan file (`tfplan`) embeds every variable value, secrets included; it is deleted as soon
-  as `apply` ends (success, failure, timeout or cancellation). State never holds variables.
-- A successful destroy deletes the tfvars file too: the workdir then holds no secret.
-- One run per workdir at a time: a second concurrent run for the same FQDN fails at once.
+  as `apply` ends (success, failure, timeout or cancellation), and the startup sweep
+  (`workdir.secure_root`) deletes one a kill -9 left behind. State never holds variables.
+- One run per workdir at a time: a second concurrent run in the same workdir fails at once.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ from catalyst_api.provisioner.tfvars import (
     TFVARS_FILE,
     build_tfvars,
     effective_ghcr_token,
+    public_tfvars,
+    secret_env,
     write_tfvars,
 )
 
@@ -272,49 +277,59 @@ class TofuProvisioner:
 
     # --- workdir -------------------------------------------------------------------------------
 
-    def workdir_for(self, fqdn: str) -> Path:
-        """`<CATALYST_TOFU_WORKDIR>/<fqdn with dots as dashes>` (not created here)."""
-        return self._settings.tofu_workdir / wd.workdir_name(fqdn)
+    @staticmethod
+    def _name(fqdn: str, workdir: str) -> str:
+        """The recorded workdir name, or the legacy `<fqdn-dashed>` when none was recorded."""
+        return wd.check_workdir_name(workdir) if workdir else wd.workdir_name(fqdn)
 
-    def has_state(self, fqdn: str) -> bool:
-        """Whether the workdir's `terraform.tfstate` records at least one resource."""
+    def workdir_for(self, fqdn: str, workdir: str = "") -> Path:
+        """`<CATALYST_TOFU_WORKDIR>/<workdir>` (legacy `<fqdn-dashed>` when `workdir` is empty);
+        not created here. ValueError for a name that is not a plain path component."""
+        return self._settings.tofu_workdir / self._name(fqdn, workdir)
+
+    def has_state(self, fqdn: str, *, workdir: str = "") -> bool:
+        """Whether that workdir's `terraform.tfstate` records at least one resource."""
         try:
-            return wd.state_has_resources(self.workdir_for(fqdn))
+            return wd.state_has_resources(self.workdir_for(fqdn, workdir))
         except ValueError:
             return False
 
     @contextlib.contextmanager
-    def _exclusive(self, fqdn: str) -> Iterator[None]:
+    def _exclusive(self, job: ProvisionJob) -> Iterator[str]:
         try:
-            key = wd.workdir_name(fqdn)
+            key = self._name(job.sovereign_fqdn, job.workdir)
         except ValueError as exc:
             raise ProvisionError(f"create workdir: {exc}") from None
         if key in self._busy:
-            raise ProvisionError(f"another OpenTofu run is in progress for {fqdn}")
+            raise ProvisionError(f"another OpenTofu run is in progress for {job.sovereign_fqdn}")
         self._busy.add(key)
         try:
-            yield
+            yield key
         finally:
             self._busy.discard(key)
 
-    def _prepare(self, job: ProvisionJob, ghcr_token: str) -> Path:
+    def _prepare(
+        self, job: ProvisionJob, name: str, ghcr_token: str
+    ) -> tuple[Path, dict[str, str]]:
+        """Stage the workdir; returns it and the run's `TF_VAR_*` secrets (never written)."""
         try:
-            workdir = wd.prepare_workdir(self._settings.tofu_workdir, job.sovereign_fqdn)
+            workdir = wd.prepare_workdir(self._settings.tofu_workdir, name)
         except (OSError, ValueError) as exc:
             raise ProvisionError(f"create workdir: {exc}") from None
         try:
             wd.stage_module(self._settings.tofu_module_path, workdir)
         except OSError as exc:
             raise ProvisionError(f"stage tofu module: {exc}") from None
+        values = build_tfvars(job, self._settings, ghcr_token=ghcr_token)
         try:
-            write_tfvars(workdir, build_tfvars(job, self._settings, ghcr_token=ghcr_token))
+            write_tfvars(workdir, public_tfvars(values))
         except OSError as exc:
             raise ProvisionError(f"write tfvars: {exc}") from None
         try:
             wd.write_cli_config(workdir, self._mirror)
         except OSError as exc:
             raise ProvisionError(f"write tofu CLI config: {exc}") from None
-        return workdir
+        return workdir, secret_env(values)
 
     # --- running -------------------------------------------------------------------------------
 
@@ -327,13 +342,21 @@ class TofuProvisioner:
             )
         return found
 
-    def _start(self, job: ProvisionJob, workdir: Path, binary: str, emit: Emit) -> _Run:
+    def _start(
+        self,
+        job: ProvisionJob,
+        workdir: Path,
+        secrets_env: Mapping[str, str],
+        binary: str,
+        emit: Emit,
+    ) -> _Run:
         env = {
             **self._base_env,
             "TF_CLI_CONFIG_FILE": str(workdir / wd.CLI_CONFIG_FILE),
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
+            **secrets_env,
         }
         budget = self._settings.tofu_timeout
         return _Run(
@@ -357,36 +380,50 @@ class TofuProvisioner:
         """
         ghcr_token = effective_ghcr_token(job, self._settings, require=True)
         binary = self._resolve_binary()
-        with self._exclusive(job.sovereign_fqdn):
-            workdir = self._prepare(job, ghcr_token)
-            run = self._start(job, workdir, binary, emit)
-            plan_file = workdir / wd.PLAN_FILE
-            run.event(*BANNERS["init"])
-            await run.step("init")
-            run.event(*BANNERS["plan"])
-            wd.remove_quietly(plan_file)
+        with self._exclusive(job) as name:
+            workdir, secrets_env = self._prepare(job, name, ghcr_token)
             try:
-                await run.step("plan")
-                run.event(*BANNERS["apply"])
-                await run.step("apply")
+                return await self._apply_steps(job, workdir, secrets_env, binary, emit)
             finally:
-                wd.remove_quietly(plan_file)  # it embeds every variable value, secrets included
-            run.event(*BANNERS["output"])
-            result = await run.step("output", capture=True)
-            outputs = _outputs(job, result.stdout)
-            run.event("flux-bootstrap", flux_bootstrap_banner(job.sovereign_fqdn))
-            return outputs
+                await asyncio.to_thread(wd.tighten_workdir, workdir)
+
+    async def _apply_steps(
+        self,
+        job: ProvisionJob,
+        workdir: Path,
+        secrets_env: Mapping[str, str],
+        binary: str,
+        emit: Emit,
+    ) -> Phase0Outputs:
+        run = self._start(job, workdir, secrets_env, binary, emit)
+        plan_file = workdir / wd.PLAN_FILE
+        run.event(*BANNERS["init"])
+        await run.step("init")
+        run.event(*BANNERS["plan"])
+        wd.remove_quietly(plan_file)
+        try:
+            await run.step("plan")
+            run.event(*BANNERS["apply"])
+            await run.step("apply")
+        finally:
+            wd.remove_quietly(plan_file)  # it embeds every variable value, secrets included
+        run.event(*BANNERS["output"])
+        result = await run.step("output", capture=True)
+        outputs = _outputs(job, result.stdout)
+        run.event("flux-bootstrap", flux_bootstrap_banner(job.sovereign_fqdn))
+        return outputs
 
     async def destroy(self, job: ProvisionJob, emit: Emit) -> None:
         """Destroy everything the workdir's state records (init → destroy), streamed as events.
 
-        A workdir without resources in its state is a no-op (one event). The tfvars are
-        rewritten from `job` first (the caller supplies the Hetzner token) and deleted after a
-        successful destroy. Raises `ProvisionError` like `apply`.
+        A workdir without resources in its state is a no-op (one event). The inputs are
+        prepared from `job` first (the caller supplies the Hetzner token, passed as
+        `TF_VAR_hcloud_token`); the tfvars file is deleted after a successful destroy. Raises
+        `ProvisionError` like `apply`.
         """
         binary = self._resolve_binary()
-        with self._exclusive(job.sovereign_fqdn):
-            if not self.has_state(job.sovereign_fqdn):
+        with self._exclusive(job) as name:
+            if not self.has_state(job.sovereign_fqdn, workdir=job.workdir):
                 emit(
                     Event(
                         phase=DESTROY_BANNER[0],
@@ -396,10 +433,13 @@ class TofuProvisioner:
                 )
                 return
             ghcr_token = effective_ghcr_token(job, self._settings, require=False)
-            workdir = self._prepare(job, ghcr_token)
-            run = self._start(job, workdir, binary, emit)
-            run.event(*BANNERS["init"])
-            await run.step("init")
-            run.event(*DESTROY_BANNER)
-            await run.step("destroy")
+            workdir, secrets_env = self._prepare(job, name, ghcr_token)
+            run = self._start(job, workdir, secrets_env, binary, emit)
+            try:
+                run.event(*BANNERS["init"])
+                await run.step("init")
+                run.event(*DESTROY_BANNER)
+                await run.step("destroy")
+            finally:
+                await asyncio.to_thread(wd.tighten_workdir, workdir)
             wd.remove_quietly(workdir / TFVARS_FILE)

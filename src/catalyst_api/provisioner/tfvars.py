@@ -1,8 +1,15 @@
-"""`tofu.auto.tfvars.json`: the one file where the run's secrets land in plaintext (0600).
+"""The run's OpenTofu inputs: `tofu.auto.tfvars.json` for the plain ones, `TF_VAR_*` for secrets.
 
-Keys and order follow spec §6.2 step 5. The GHCR token falls back to
-`CATALYST_GHCR_PULL_TOKEN` when the job carries none (§6.2 step 1); the Dynadot credentials
-are written only in pool mode (job value, else the settings'), `""` otherwise.
+The inputs are the keys of spec §6.2 step 5. Deliberate difference from the original: the five
+secrets (`hcloud_token`, `dynadot_key`, `dynadot_secret`, `ghcr_pull_token`,
+`kubeconfig_bearer_token`) are never written to disk. They reach OpenTofu only as
+`TF_VAR_<name>` in the environment of the OpenTofu child process, for the duration of one run
+(`secret_env`); the file (0600, 2-space indent, spec order) holds every other key. A tfvars file
+takes precedence over `TF_VAR_*`, which is why the file must never carry a secret key at all.
+
+The GHCR token falls back to `CATALYST_GHCR_PULL_TOKEN` when the job carries none (§6.2
+step 1); the Dynadot credentials are passed only in pool mode (job value, else the settings'),
+`""` otherwise.
 """
 
 from __future__ import annotations
@@ -16,10 +23,16 @@ from pydantic import SecretStr
 
 from catalyst_api.config import Settings
 from catalyst_api.provisioner.models import GHCR_TOKEN_REQUIRED, ProvisionError, ProvisionJob
+from catalyst_api.provisioner.workdir import SECRET_TFVARS_KEYS, TFVARS_FILE
 
-__all__ = ["TFVARS_FILE", "build_tfvars", "effective_ghcr_token", "write_tfvars"]
-
-TFVARS_FILE = "tofu.auto.tfvars.json"
+__all__ = [
+    "TFVARS_FILE",
+    "build_tfvars",
+    "effective_ghcr_token",
+    "public_tfvars",
+    "secret_env",
+    "write_tfvars",
+]
 
 
 def _pick(primary: SecretStr, fallback: SecretStr) -> str:
@@ -68,12 +81,27 @@ def build_tfvars(job: ProvisionJob, settings: Settings, *, ghcr_token: str) -> d
     }
 
 
+def public_tfvars(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` without the secret keys (what may be written to the tfvars file)."""
+    return {key: value for key, value in values.items() if key not in SECRET_TFVARS_KEYS}
+
+
+def secret_env(values: dict[str, Any]) -> dict[str, str]:
+    """`TF_VAR_<name>` for every secret key of `values` (also empty ones: the variables are
+    declared without defaults), for the OpenTofu child's environment only."""
+    return {f"TF_VAR_{key}": str(values.get(key, "")) for key in SECRET_TFVARS_KEYS}
+
+
 def write_tfvars(workdir: Path, values: dict[str, Any]) -> Path:
     """Write `<workdir>/tofu.auto.tfvars.json` (0600, 2-space indent); returns its path.
 
-    The file is created 0600 before any byte is written, and an existing file is forced
-    back to 0600, so the secrets are never readable by anyone else, not even briefly.
+    Refuses values that carry a secret key (use `public_tfvars`). The file is created 0600
+    before any byte is written, and an existing file (maybe an old one with secrets) is
+    truncated and forced back to 0600.
     """
+    leaked = [key for key in SECRET_TFVARS_KEYS if key in values]
+    if leaked:
+        raise ValueError(f"secret variables must not be written to tfvars: {leaked}")
     path = workdir / TFVARS_FILE
     data = (json.dumps(values, indent=2, ensure_ascii=False) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)

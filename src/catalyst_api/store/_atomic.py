@@ -11,8 +11,18 @@ __all__ = ["atomic_write", "ensure_private_dir", "fsync_dir"]
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create `path` (and parents) with mode 0700; tighten the mode of an existing dir we own."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path` and its missing parents with mode 0700 (`mkdir -p` would make the parents,
+    e.g. the `--data-dir` root, 0755); tighten the mode of an existing dir we own."""
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} is not a directory")
     with contextlib.suppress(OSError):
         if path.stat().st_mode & 0o077:
             path.chmod(0o700)
