@@ -6,7 +6,13 @@ import importlib
 import sys
 import time
 
-BENCHES = ["bench_event_append", "bench_sse_fanout", "bench_cold_start", "bench_phase1"]
+BENCHES = [
+    "bench_event_append",
+    "bench_sse_fanout",
+    "bench_cold_start",
+    "bench_phase1",
+    "bench_memory_bounds",
+]
 
 
 def main(argv: list[str]) -> int:

@@ -31,7 +31,7 @@ from .config import Settings
 
 __all__ = ["ConnectionLimits", "GuardedHttpToolsProtocol", "guarded_protocol", "uvicorn_config"]
 
-WRITE_HIGH_WATER = 64 << 10
+WRITE_HIGH_WATER = 32 << 10
 BODY_GRACE = 1.0
 
 

@@ -108,7 +108,7 @@ def test_clients_that_never_read_are_disconnected_with_little_queued(
 
     sizes = wait_for(lambda: server.call(stalled), timeout=10)
     # What waits in user space for a stuck client: the high-water mark plus one replay chunk.
-    assert max(sizes) <= WRITE_HIGH_WATER + 48 * 1024, sizes
+    assert max(sizes) <= WRITE_HIGH_WATER + 32 * 1024, sizes
     wait_for(lambda: server.call(server.services.hub.subscriber_total) == 0, timeout=10)
     assert _metric(server, "catalyst_http_slow_clients_disconnected_total") == len(clients)
     for sock in clients:

@@ -39,7 +39,7 @@ _MAX_IDLE_STREAMS = 32
 # Per-event bookkeeping on top of the JSON bytes (bytes object header + list slot), for the budget.
 EVENT_OVERHEAD = 48
 # Replay chunks are cut at about this many bytes, so one send never queues more than this.
-DEFAULT_CHUNK_BYTES = 32 << 10
+DEFAULT_CHUNK_BYTES = 16 << 10
 
 _ticks = itertools.count()
 
