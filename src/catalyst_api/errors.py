@@ -12,6 +12,7 @@ messages come verbatim from the original service where it defined them (spec §3
     │   └── DeploymentNotFound (404)  text/plain `deployment not found` (the original's http.Error)
     ├── RequestTimeout (408)          `request-timeout`: the body did not arrive in time
     ├── Conflict (409)                `fqdn-in-use`, `credentials-required`, `subdomain-conflict` …
+    ├── Gone (410)                    `deployment-destroyed` (kubeconfig of a destroyed Sovereign)
     ├── PayloadTooLarge (413)
     ├── Unprocessable (422)           kubeconfig `empty-body` / `body-too-large`
     ├── BadGateway (502)
@@ -30,6 +31,7 @@ __all__ = [
     "DeploymentNotFound",
     "Forbidden",
     "GatewayTimeout",
+    "Gone",
     "InternalError",
     "InvalidBody",
     "InvalidRequest",
@@ -124,6 +126,10 @@ class RequestTimeout(CatalystError):
 
 class Conflict(CatalystError):
     status = 409
+
+
+class Gone(CatalystError):
+    status = 410
 
 
 class PayloadTooLarge(CatalystError):

@@ -158,7 +158,10 @@ async def build_services(
             config=WatchConfig.from_settings(settings), emitter_for=hub.emitter, seeder=bridges
         )
         stack.push_async_callback(watches.aclose)
-        kubeconfigs = KubeconfigFiles(settings.kubeconfigs_dir)
+        kubeconfigs = KubeconfigFiles(
+            settings.kubeconfigs_dir,
+            copies=tuple({settings.k8scache_kubeconfigs_dir} - {settings.kubeconfigs_dir}),
+        )
         kubeconfigs.open()
         managed = ManagedDomains.from_settings_values(
             settings.dynadot_managed_domains, settings.dynadot_domain

@@ -9,6 +9,10 @@ from typing import Any
 
 import httpx
 
+from catalyst_api.provisioner import TofuProvisioner
+from catalyst_api.wiring import Overrides
+from fakes.hcloud.harness import TERRAFORM, tofu_base_env, write_tfvars_module
+from support.fakes import ScriptedPhase1
 from support.waiting import wait_status
 
 Body = Callable[..., dict[str, Any]]
@@ -70,4 +74,65 @@ def test_canary_secrets_appear_nowhere(
             continue
         content = path.read_bytes()
         for secret in (HETZNER, GHCR, DYNADOT_KEY, DYNADOT_SECRET, KUBE_TOKEN):
+            assert secret.encode() not in content, f"{secret[:12]}… found in {path}"
+
+
+# Every secret variable is used, so OpenTofu really receives it (and could leak it).
+USES_SECRETS = """
+resource "terraform_data" "server" {
+  input = sha256(join("/", [var.hcloud_token, var.ghcr_pull_token, var.dynadot_key,
+    var.dynadot_secret, var.kubeconfig_bearer_token]))
+}
+
+output "load_balancer_ip" {
+  value = "198.51.100.20"
+}
+"""
+
+
+def test_no_file_under_the_data_dir_holds_a_canary_after_real_opentofu_runs(
+    make_settings, start_server, body: Body, data_root: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    module = write_tfvars_module(tmp_path / "module", USES_SECRETS)
+    settings = make_settings(
+        CATALYST_GHCR_PULL_TOKEN=GHCR,
+        DYNADOT_API_KEY=DYNADOT_KEY,
+        DYNADOT_API_SECRET=DYNADOT_SECRET,
+        CATALYST_TOFU_MODULE_PATH=str(module),
+        CATALYST_TOFU_BINARY=str(TERRAFORM),
+    )
+    prov = TofuProvisioner(settings=settings, kill_grace_seconds=1, base_env=tofu_base_env())
+    server = start_server(settings, Overrides(provisioner=prov, phase1=ScriptedPhase1()))
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body(hetznerToken=HETZNER))
+    assert dep.status_code == 201, dep.text
+    dep_id = dep.json()["id"]
+    wait_status(server.url, dep_id, {"phase1-watching"}, timeout=60)
+    bearer = server.call(
+        lambda: server.services.deployments.get(dep_id).bearer_token.get_secret_value()
+    )
+    put = httpx.put(
+        f"{server.url}/api/v1/deployments/{dep_id}/kubeconfig",
+        content=f"users:\n- user:\n    token: {KUBE_TOKEN}\n".encode(),
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    assert put.status_code == 204
+    wait_status(server.url, dep_id, {"ready"})
+    retry = httpx.post(
+        f"{server.url}/api/v1/deployments/{dep_id}/phases/tofu-apply/retry",
+        json={"hetznerToken": HETZNER},
+    )
+    assert retry.status_code == 200, retry.text
+    wait_status(server.url, dep_id, {"phase1-watching", "ready"}, timeout=60)
+    workdir = data_root / "tofu" / f"k8s.acme.example.{dep_id}"
+    assert (workdir / "terraform.tfstate").exists()
+    assert (workdir / "tofu.auto.tfvars.json").exists()  # the non-secret inputs stay
+    server.run(server.services.eventlog.flush())
+    server.stop()
+
+    secrets = (HETZNER, GHCR, DYNADOT_KEY, DYNADOT_SECRET, KUBE_TOKEN, bearer)
+    for path in data_root.rglob("*"):
+        if not path.is_file() or path.parent == data_root / "kubeconfigs":
+            continue
+        content = path.read_bytes()
+        for secret in secrets:
             assert secret.encode() not in content, f"{secret[:12]}… found in {path}"

@@ -122,7 +122,7 @@ def test_example_pool_deployment_goes_ready_and_kubectl_reaches_its_sovereign(
 
     token = example_body()["hetznerToken"]
     for path in server.data_dir.rglob("*"):
-        if path.is_file() and path.name != "tofu.auto.tfvars.json":
+        if path.is_file():  # tfvars included: secrets reach OpenTofu only as TF_VAR_*
             assert token.encode() not in path.read_bytes(), f"Hetzner token found in {path}"
     assert token not in server.log_text()
 
@@ -212,6 +212,9 @@ def test_destroy_shuts_the_sovereign_down_and_removes_its_dns(
     assert not any(r["Subhost"].endswith(".gone") for r in dns_zone(server, "omani.works"))
     unreachable = kubectl(kubeconfig, "get", "helmreleases", "-A", "--request-timeout=5s")
     assert unreachable.returncode != 0
+    gone = httpx.get(f"{server.url}/api/v1/deployments/{dep}/kubeconfig", timeout=10)
+    assert (gone.status_code, gone.json()["error"]) == (410, "deployment-destroyed")
+    assert not (server.data_dir / "kubeconfigs" / f"{dep}.yaml").exists()
 
 
 def test_wizard_token_check_is_answered_by_the_sandbox_cloud(

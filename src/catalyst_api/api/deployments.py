@@ -16,7 +16,7 @@ from ..errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from ..events import DeploymentStream, Subscription
 from .bodies import read_capped
 from .deps import services
-from .responses import json_response
+from .responses import json_response, secret_headers
 
 __all__ = ["router"]
 
@@ -148,7 +148,10 @@ async def download_kubeconfig(deployment_id: str, request: Request) -> Response:
     return Response(
         data,
         media_type="application/yaml",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            **secret_headers(),
+        },
     )
 
 

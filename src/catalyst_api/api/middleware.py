@@ -17,6 +17,7 @@ import orjson
 import structlog
 
 from ..metrics import Metrics
+from .responses import SECRET_MARKER
 
 __all__ = ["AccessLogMiddleware", "CorsMiddleware"]
 
@@ -124,7 +125,15 @@ _ALLOWED_HEADERS = ("accept", "content-type", "authorization")
 
 class CorsMiddleware:
     """CORS as the original's go-chi/cors setup (spec §3.0): one origin, fixed methods and
-    headers, max-age 300, no credentials; preflights answered here with an empty 200."""
+    headers, max-age 300, no credentials; preflights answered here with an empty 200.
+
+    Ours: a response that carries a secret (marked by its route with `SECRET_MARKER`: the
+    kubeconfig download, a generated private key) never gets `Access-Control-Allow-Origin: *`.
+    With `CORS_ORIGIN` unset or `*` it gets no ACAO at all (a browser page of another origin
+    cannot read it); with one configured origin, that origin (an explicit operator choice, so
+    a cross-origin wizard keeps working) and `Vary: Origin`. It is always `Cache-Control:
+    no-store`. The marker never leaves the server.
+    """
 
     def __init__(self, app: ASGIApp, *, origin: str) -> None:
         self.app = app
@@ -145,16 +154,18 @@ class CorsMiddleware:
         if scope.get("method") == "OPTIONS" and requested_method is not None:
             await self._preflight(origin, requested_method, scope, send)
             return
-        if origin is None or not self._allowed(origin):
-            await self.app(scope, receive, send)
-            return
-        allow = self._allow_origin_value(origin).encode()
+        allow = (
+            self._allow_origin_value(origin).encode()
+            if origin is not None and self._allowed(origin)
+            else None
+        )
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"access-control-allow-origin", allow))
-                headers.append((b"vary", b"Origin"))
+                headers, secret = _strip_secret_marker(message.get("headers", []))
+                if allow is not None and not (secret and allow == b"*"):
+                    headers.append((b"access-control-allow-origin", allow))
+                    headers.append((b"vary", b"Origin"))
                 message["headers"] = headers
             await send(message)
 
@@ -185,3 +196,21 @@ class CorsMiddleware:
             headers.append((b"access-control-max-age", b"300"))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+_SECRET_MARKER = SECRET_MARKER.encode()
+
+
+def _strip_secret_marker(
+    raw: Any,
+) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """The response headers without the marker, `Cache-Control: no-store` forced on a marked
+    response; and whether it was marked."""
+    headers = [(bytes(k), bytes(v)) for k, v in raw]
+    secret = any(k.lower() == _SECRET_MARKER for k, _ in headers)
+    if secret:
+        headers = [
+            (k, v) for k, v in headers if k.lower() not in (_SECRET_MARKER, b"cache-control")
+        ]
+        headers.append((b"cache-control", b"no-store"))
+    return headers, secret

@@ -7,7 +7,17 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-__all__ = ["json_response", "text_response"]
+__all__ = ["SECRET_MARKER", "json_response", "secret_headers", "text_response"]
+
+SECRET_MARKER = "x-catalyst-secret"
+"""Set by a route whose response body is a secret (kubeconfig, private key). `CorsMiddleware`
+strips it before the response leaves, and never lets such a response carry
+`Access-Control-Allow-Origin: *`."""
+
+
+def secret_headers() -> dict[str, str]:
+    """Headers of a secret-bearing response: never cached, never CORS-wildcarded."""
+    return {"Cache-Control": "no-store", SECRET_MARKER: "1"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -17,7 +17,7 @@ from ..wizard.registrar import MAX_BODY_BYTES as REGISTRAR_MAX_BYTES
 from ..wizard.service import invalid_subdomain_body
 from .bodies import read_capped
 from .deps import services
-from .responses import json_response
+from .responses import json_response, secret_headers
 
 __all__ = ["router"]
 
@@ -63,7 +63,10 @@ async def generate_ssh_key(request: Request) -> Response:
         body = await read_capped(request, SMALL_BODY_MAX_BYTES, InvalidCredentialsBody)
     except InvalidCredentialsBody:
         body = b""
-    return _reply(wizard.generate_ssh_key(body))
+    reply = wizard.generate_ssh_key(body)
+    if reply.status != 200:
+        return _reply(reply)
+    return json_response(reply.body, reply.status, headers=secret_headers())  # a private key
 
 
 @router.post("/registrar/{registrar:path}/validate")

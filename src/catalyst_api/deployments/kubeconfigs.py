@@ -7,6 +7,7 @@ The bytes are written verbatim (never parsed, never logged) through a temp file
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -26,8 +27,11 @@ def describe_os_error(op: str, path: str, exc: OSError) -> str:
 class KubeconfigFiles:
     """Reads and writes the postback kubeconfigs."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, *, copies: tuple[Path, ...] = ()) -> None:
+        """`copies`: other directories that may hold `<id>.yaml` (the k8scache's, when it is
+        configured apart from ours); `delete` removes the file there too."""
         self.directory = directory
+        self.copies = copies
         self.problem: str | None = None
 
     def open(self) -> None:
@@ -67,6 +71,23 @@ class KubeconfigFiles:
                 "write-failed", f"kubeconfig could not be persisted: {exc}"
             ) from None
         return path
+
+    async def delete(self, deployment_id: str, recorded_path: str) -> None:
+        """Delete a deployment's kubeconfig (the recorded path, `<dir>/<id>.yaml` and copies);
+        missing files are fine, other errors raise `OSError`."""
+        if not is_safe_id(deployment_id):
+            raise ValueError("no kubeconfig path for this id")
+        paths = {Path(recorded_path)} if recorded_path else set()
+        for directory in (self.directory, *self.copies):
+            if directory is not None:
+                paths.add(directory / f"{deployment_id}.yaml")
+
+        def remove() -> None:
+            for path in sorted(paths):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+        await asyncio.to_thread(remove)
 
     @staticmethod
     async def read(path: str) -> bytes:

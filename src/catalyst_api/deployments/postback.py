@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import structlog
 
-from ..errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from ..errors import Conflict, Forbidden, Gone, Unauthorized, Unprocessable
 from ..events import Event
 from ._base import ServiceBase
 from .bearer import bearer_matches, parse_bearer_header
@@ -79,6 +79,11 @@ class PostbackMixin(ServiceBase):
     async def read_kubeconfig(self, deployment_id: str) -> tuple[bytes, str]:
         """The kubeconfig bytes and the download file name (spec §3.10)."""
         dep = self.get(deployment_id)
+        if dep.status is Status.DESTROYED:
+            raise Gone(
+                "deployment-destroyed",
+                "this deployment was destroyed; its kubeconfig was deleted with the cluster",
+            )
         path = dep.result.kubeconfig_path if dep.result else ""
         if not path:
             raise Conflict(

@@ -328,6 +328,14 @@ class Runs:
 
     # --- destroy -------------------------------------------------------------------------------
 
+    async def _delete_kubeconfig(self, dep: Deployment) -> None:
+        """The cluster-admin kubeconfig of a destroyed Sovereign must not stay downloadable."""
+        path = dep.result.kubeconfig_path if dep.result else ""
+        try:
+            await self.deps.kubeconfigs.delete(dep.id, path)
+        except (OSError, ValueError) as exc:
+            log.warning("kubeconfig delete failed", deployment_id=dep.id, error=str(exc))
+
     async def destroy(self, dep: Deployment, token: SecretStr) -> None:
         """`tofu destroy`, then DNS / PDM release; ends `destroyed` or `failed`."""
         stream = self.deps.hub.stream(dep.id)
@@ -365,6 +373,7 @@ class Runs:
                     return
                 dep.dns_committed = False
                 dep.pdm_reservation_token = ""
+            await self._delete_kubeconfig(dep)
             dep.status = Status.DESTROYED
             dep.error = ""
             dep.finished_at = utcnow()
