@@ -123,6 +123,31 @@ def test_clients_that_never_read_are_disconnected_with_little_queued(
     assert resumed.count("\ndata: ") == 4  # the three newer events, then `done`
 
 
+def test_events_readers_that_never_read_queue_little(
+    make_settings, serve, scripted_overrides, body: Body
+) -> None:  # type: ignore[no-untyped-def]
+    server = serve(make_settings(CATALYST_WRITE_TIMEOUT="30s"), scripted_overrides())
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"ready"})
+    stream = server.services.hub.stream(dep)
+    for i in range(2000):
+        server.call(lambda i=i: stream.emit(Event(phase="tofu", message=f"{i} " + "x" * 4000)))
+    request = f"GET /api/v1/deployments/{dep}/events HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+    clients = [_raw(server, request, rcvbuf=4096) for _ in range(3)]
+    connections = server.server.server_state.connections
+
+    def stalled() -> list[int] | None:
+        paused = [c for c in list(connections) if c.flow and c.flow.write_paused]
+        if len(paused) < len(clients):
+            return None
+        return [c.transport.get_write_buffer_size() for c in paused]
+
+    sizes = wait_for(lambda: server.call(stalled), timeout=10)
+    assert max(sizes) <= WRITE_HIGH_WATER + 32 * 1024, sizes  # not the 8 MB document
+    for sock in clients:
+        sock.close()
+
+
 def test_streams_past_the_cap_get_503_too_many_streams(
     make_settings, serve, scripted_overrides, body: Body
 ) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from ..errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from ..events import DeploymentStream, Subscription
 from .bodies import read_capped
 from .deps import services
+from .json_stream import json_with_raw_array
 from .responses import json_response, secret_headers
 
 __all__ = ["router"]
@@ -75,8 +76,13 @@ async def get_deployment(deployment_id: str, request: Request) -> Response:
 
 @router.get("/{deployment_id}/events")
 async def get_events(deployment_id: str, request: Request) -> Response:
+    """`{"state", "events", "done"}`, streamed in bounded chunks (see `json_stream`)."""
     svc = services(request).deployments
-    return json_response(svc.events(svc.get(deployment_id)))
+    payload = svc.events(svc.get(deployment_id))
+    body = json_with_raw_array(
+        {"state": payload["state"]}, "events", payload["events"], {"done": payload["done"]}
+    )
+    return StreamingResponse(body, media_type="application/json")
 
 
 def _cursor(request: Request, since: str | None) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import structlog
 from pydantic import SecretStr
 
@@ -46,13 +45,14 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
     """
 
     def events(self, dep: Deployment) -> dict[str, Any]:
-        """`GET /events`: state, the buffered events and whether the run is finished."""
+        """`GET /events`: state, the buffered events (their stored JSON) and whether the run is
+        finished."""
         stream = self.deps.hub.stream(dep.id)
         snapshot = stream.snapshot_json()
         return {
             "state": dep.state(len(snapshot)),
-            # The stored JSON goes out as is: no per-event decoding for a 10,000-event history.
-            "events": [orjson.Fragment(data) for data in snapshot],
+            # Each event's stored JSON, sent as is (no decoding of a 10,000-event history).
+            "events": snapshot,
             "done": stream.done,
         }
 
