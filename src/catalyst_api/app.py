@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from . import __version__
 from .api import ROUTERS, AccessLogMiddleware, CorsMiddleware, install_error_handlers
+from .api.openapi import install_openapi
 from .config import Settings
 from .metrics import Metrics
 from .wiring import Overrides, build_services
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, overrides: Overrides | None = None) -> Fas
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_openapi(app)
     app.add_middleware(AccessLogMiddleware, metrics=lambda: access_metrics.get("current"))
     app.add_middleware(CorsMiddleware, origin=settings.cors_origin)
     return app
