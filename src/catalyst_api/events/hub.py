@@ -323,11 +323,12 @@ class EventHub:
         return stream
 
     def emitter(self, deployment_id: str) -> Callable[[Event], None]:
-        """An `Emit` bound to one deployment."""
-        stream = self.stream(deployment_id)
+        """An `Emit` bound to one deployment (it looks the stream up on each call, so a stream
+        forgotten while idle is never written to behind the hub's back)."""
+        self.stream(deployment_id)
 
         def emit(event: Event) -> None:
-            stream.emit(event)
+            self.stream(deployment_id).emit(event)
 
         return emit
 
