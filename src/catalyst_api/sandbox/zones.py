@@ -4,6 +4,11 @@
 credentials. Its ASGI app is mounted at `/sandbox/dynadot` (so `DYNADOT_API_URL` is
 `<api>/sandbox/dynadot/api3.json`); after every request the zones are written to
 `dynadot.json` in the sandbox directory and they are loaded back on start.
+
+A zone the sandbox has never saved starts with the apex records a real pool domain has (an
+A record and a TXT record for the domain itself): a destroy removes the Sovereign's records
+by rewriting the zone without them, which `dns.records.plan_removal` refuses when nothing
+else is left (a real pool domain is never empty), so a fresh sandbox must not be empty either.
 """
 
 from __future__ import annotations
@@ -17,9 +22,15 @@ from .fake_dynadot import FakeDynadot, FakeRecord
 from .persistence import SandboxFiles
 from .routes import PersistAfterRequest
 
-__all__ = ["SandboxDns"]
+__all__ = ["APEX_RECORDS", "SandboxDns"]
 
 log = structlog.get_logger(__name__)
+
+APEX_RECORDS = (
+    FakeRecord("", "a", "198.18.0.1", ""),
+    FakeRecord("", "txt", "catalyst-api sandbox pool domain", ""),
+)
+"""What a fresh sandbox zone holds before any Sovereign (documentation-range address)."""
 
 
 class SandboxDns:
@@ -35,6 +46,9 @@ class SandboxDns:
         """Put the persisted records back into the zones."""
         raw = self.files.read("dynadot") or {}
         zones = raw.get("zones") or {}
+        for domain in self.domains:
+            if domain not in zones:
+                self.fake.seed(domain, *APEX_RECORDS)
         for domain, records in zones.items():
             if not isinstance(records, list):
                 continue
