@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,19 +17,45 @@ from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.keys import SSH_PUBLIC_KEY
 from support.server import LiveServer, live_server
 
-_LOG_BUFFER = io.StringIO()
+
+class _PerTestLogStream(io.TextIOBase):
+    """The one stream logging writes to; each test swaps in a fresh buffer (see `log_text`).
+
+    Live servers run in threads and may outlive the test that started them (module-scoped
+    fixtures): their lines land in the buffer of the test running at that moment, so an
+    assertion only ever sees what was logged while its own test ran."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.buffer_ = io.StringIO()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            return self.buffer_.write(text)
+
+    def writable(self) -> bool:
+        return True
+
+    def fresh(self) -> io.StringIO:
+        with self._lock:
+            self.buffer_ = io.StringIO()
+            return self.buffer_
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _capture_logs() -> None:
-    """Every log line of the test session goes to a buffer tests can grep."""
-    configure_logging("info", stream=_LOG_BUFFER)
+_LOG_STREAM = _PerTestLogStream()
+
+
+@pytest.fixture(autouse=True)
+def _capture_logs() -> io.StringIO:
+    """Every log line goes to a buffer owned by the running test (`log_text`)."""
+    configure_logging("info", stream=_LOG_STREAM)
+    return _LOG_STREAM.fresh()
 
 
 @pytest.fixture
-def log_text() -> Callable[[], str]:
-    """Returns everything logged so far in this session."""
-    return _LOG_BUFFER.getvalue
+def log_text(_capture_logs: io.StringIO) -> Callable[[], str]:
+    """Returns everything logged so far during this test (not the whole session)."""
+    return _capture_logs.getvalue
 
 
 @pytest.fixture

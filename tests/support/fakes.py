@@ -17,10 +17,13 @@ from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
 
 
 async def _wait_threading_event(gate: threading.Event, timeout: float = 30.0) -> None:
-    """Wait for a test-thread Event without parking a worker thread (cancellable at once)."""
+    """Wait for a test-thread Event without parking a worker thread (cancellable at once);
+    a gate never opened is a test bug: fail loudly instead of carrying on as if it opened."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not gate.is_set() and loop.time() < deadline:
+    while not gate.is_set():
+        if loop.time() > deadline:
+            raise TimeoutError(f"test gate not opened within {timeout}s")
         await asyncio.sleep(0.01)
 
 
