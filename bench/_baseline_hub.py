@@ -1,0 +1,409 @@
+"""Frozen copy of `catalyst_api/events/hub.py` before issue 11 (commit 737267c): the baseline
+of `bench_list_page` ("today's implementation, in the same run"). Not used by the product.
+
+Per-deployment event streams with replay cursors and fan-out to any number of subscribers.
+
+Every emitted event gets the next `seq`, joins an in-memory window (the original's 10000-event
+buffer), is queued for the durable log and wakes the subscribers. Subscribers never receive
+pushed data: each keeps a cursor (last `seq` delivered) and pulls what is newer when woken, so
+a slow or stalled client costs one wake-up flag, never blocks an emitter and never loses an
+event (a client that fell behind the window is caught up from the log on disk).
+
+Memory: the window holds only each event's encoded JSON (seqs are consecutive, so the first
+one locates every other); `StoredEvent.event` decodes on demand. Finished streams nobody reads
+release their window, least recently used first, once all windows together exceed the hub's
+byte budget; they reload from the log when read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import structlog
+
+from catalyst_api.events.models import Event, rfc3339_now
+from catalyst_api.store import EventLog
+
+__all__ = ["DeploymentStream", "EventHub", "StoredEvent", "Subscription"]
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_CAPACITY = 10_000
+# Bytes of event JSON that idle finished streams may keep resident (they reload from the log on
+# demand). 20 deployments × 11,000 events of ~0.5 KiB would be ~110 MiB; the chart allows 1 GiB.
+DEFAULT_MEMORY_BUDGET = 48 << 20
+# Beyond this many stream objects, idle unloaded ones are forgotten entirely.
+_MAX_IDLE_STREAMS = 32
+# Per-event bookkeeping on top of the JSON bytes (bytes object header + list slot), for the budget.
+EVENT_OVERHEAD = 48
+# Replay chunks are cut at about this many bytes, so one send never queues more than this.
+DEFAULT_CHUNK_BYTES = 16 << 10
+
+_ticks = itertools.count()
+
+
+@dataclass(slots=True, frozen=True)
+class StoredEvent:
+    """An emitted event as the window keeps it: its `seq` and encoded JSON (sent as is)."""
+
+    seq: int
+    json: bytes
+
+    @property
+    def event(self) -> Event:
+        """The decoded event (built on each access; the window keeps only the bytes)."""
+        return Event.from_dict(orjson.loads(self.json))
+
+
+class Subscription:
+    """One reader's cursor on a stream: `pending()` then `wait()` in a loop; always `close()`."""
+
+    def __init__(self, stream: DeploymentStream, cursor: int) -> None:
+        self.stream = stream
+        self.cursor = cursor
+        self._wake = asyncio.Event()
+        self._wake.set()
+
+    def pending(self, limit: int = 1000, max_bytes: int = DEFAULT_CHUNK_BYTES) -> list[StoredEvent]:
+        """Events after the cursor (at most `limit`, cut after `max_bytes` of JSON), advancing
+        the cursor past them."""
+        self._wake.clear()
+        batch = self.stream.events_after(self.cursor, limit, max_bytes=max_bytes)
+        if batch:
+            self.cursor = batch[-1].seq
+            if self.cursor < self.stream.last_seq:
+                self._wake.set()
+        return batch
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def wait(self, timeout: float | None) -> bool:
+        """Wait for new events or an end of run; False on timeout."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.stream.unsubscribe(self)
+
+
+class DeploymentStream:
+    """The event history and live fan-out of one deployment."""
+
+    def __init__(
+        self,
+        deployment_id: str,
+        *,
+        eventlog: EventLog,
+        capacity: int = DEFAULT_CAPACITY,
+        on_emit: Callable[[Event], None] | None = None,
+        on_resize: Callable[[DeploymentStream, int], None] | None = None,
+    ) -> None:
+        self.deployment_id = deployment_id
+        self.capacity = capacity
+        self._log = eventlog
+        self._on_emit = on_emit
+        self._on_resize = on_resize
+        self._window: list[bytes] = []
+        self._first_seq = 1
+        self._subscribers: set[Subscription] = set()
+        self.next_seq = 1
+        self.done = True
+        self.loaded = False
+        self.resident_bytes = 0
+        self.last_used = next(_ticks)
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    def load(self, raw_events: list[dict[str, Any]]) -> None:
+        """Fill the window from stored events (assigning `seq` to legacy ones without it)."""
+        self._fill(iter(raw_events))
+
+    def _fill(self, raw_events: Iterator[dict[str, Any]]) -> None:
+        seq = 0
+        window: list[bytes] = []
+        keep = self.capacity
+        for raw in raw_events:
+            event = Event.from_dict(raw)
+            seq = event.seq if event.seq > seq else seq + 1
+            event.seq = seq
+            window.append(event.to_json())
+            if len(window) > keep + keep // 10:
+                del window[: len(window) - keep]
+        self._window = window[-keep:] if len(window) > keep else window
+        self._first_seq = seq - len(self._window) + 1
+        self.next_seq = seq + 1
+        self.loaded = True
+        self._resized(sum(len(j) for j in self._window) + EVENT_OVERHEAD * len(self._window))
+
+    def ensure_loaded(self) -> None:
+        self.last_used = next(_ticks)
+        if not self.loaded:
+            self._fill(self._log.iter_sync(self.deployment_id))
+
+    def release(self) -> None:
+        """Drop the window (only for an idle stream whose events are all on disk)."""
+        self._window = []
+        self._first_seq = self.next_seq
+        self.loaded = False
+        self._resized(0)
+
+    def _resized(self, resident: int) -> None:
+        delta, self.resident_bytes = resident - self.resident_bytes, resident
+        if self._on_resize is not None and delta:
+            self._on_resize(self, delta)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> Event:
+        """Stamp `seq` (and `time` if empty), record durably, wake every subscriber."""
+        self.ensure_loaded()
+        event.seq = self.next_seq
+        self.next_seq += 1
+        if not event.time:
+            event.time = rfc3339_now()
+        data = event.to_json()
+        window = self._window
+        if not window:
+            self._first_seq = event.seq
+        window.append(data)
+        grown = len(data) + EVENT_OVERHEAD
+        if len(window) > self.capacity + self.capacity // 10:
+            cut = len(window) - self.capacity
+            grown -= sum(len(j) for j in window[:cut]) + EVENT_OVERHEAD * cut
+            del window[:cut]
+            self._first_seq += cut
+        self._resized(self.resident_bytes + grown)
+        self._log.append(self.deployment_id, data)
+        for sub in self._subscribers:
+            sub.notify()
+        if self._on_emit is not None:
+            self._on_emit(event)
+        return event
+
+    def begin_run(self) -> None:
+        """A run (Phase 0/1, retry, destroy) is active: SSE clients stay attached."""
+        self.done = False
+        self._wake_all()
+
+    def end_run(self) -> None:
+        """The run ended: subscribers drain what is left, then get `event: done`."""
+        self.done = True
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        for sub in self._subscribers:
+            sub.notify()
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        return self.next_seq - 1
+
+    def snapshot(self) -> list[StoredEvent]:
+        """The buffered events (at most `capacity`, oldest first): the original's buffer."""
+        return [StoredEvent(seq, data) for seq, data in self._buffered()]
+
+    def snapshot_json(self) -> list[bytes]:
+        """The buffered events' JSON, oldest first (no decoding, no copies)."""
+        self.ensure_loaded()
+        return self._window[-self.capacity :]
+
+    def _buffered(self) -> Iterator[tuple[int, bytes]]:
+        self.ensure_loaded()
+        window = self._window
+        skip = max(0, len(window) - self.capacity)
+        return zip(itertools.count(self._first_seq + skip), window[skip:], strict=False)
+
+    @property
+    def num_events(self) -> int:
+        self.ensure_loaded()
+        return min(len(self._window), self.capacity)
+
+    def events_after(
+        self, seq: int, limit: int, *, max_bytes: int | None = None
+    ) -> list[StoredEvent]:
+        """Events with `seq` greater than `seq`, oldest first, at most `limit` (and cut after
+        the event that reaches `max_bytes` of JSON)."""
+        self.ensure_loaded()
+        window = self._window
+        if not window or seq >= self.last_seq:
+            return []
+        first = self._first_seq
+        out: list[StoredEvent] = []
+        if seq + 1 < first:
+            # Fell behind the in-memory window: catch up from the log on disk.
+            size = 0
+            for raw in self._log.iter_sync(self.deployment_id):
+                event = Event.from_dict(raw)
+                if seq < event.seq < first:
+                    out.append(StoredEvent(event.seq, event.to_json()))
+                    size += len(out[-1].json)
+                    if len(out) >= limit or (max_bytes is not None and size >= max_bytes):
+                        return out
+            seq = first - 1
+        size = sum(len(item.json) for item in out)
+        start = seq + 1 - first
+        for offset, data in enumerate(window[start : start + limit - len(out)]):
+            if max_bytes is not None and out and size >= max_bytes:
+                break
+            out.append(StoredEvent(seq + 1 + offset, data))
+            size += len(data)
+        return out
+
+    def subscribe(self, after_seq: int = 0) -> Subscription:
+        """A cursor that will receive every event with `seq > after_seq`."""
+        self.ensure_loaded()
+        sub = Subscription(self, after_seq)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+
+class EventHub:
+    """All deployment streams, created lazily; idle finished streams are unloaded."""
+
+    def __init__(
+        self,
+        eventlog: EventLog,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        on_emit: Callable[[str, Event], None] | None = None,
+    ) -> None:
+        self.eventlog = eventlog
+        self.capacity = capacity
+        self.memory_budget = memory_budget
+        self._on_emit = on_emit
+        self._streams: dict[str, DeploymentStream] = {}
+        self._loaded: set[DeploymentStream] = set()
+        self._resident = 0
+        self._released_counts: dict[str, int] = {}
+
+    def stream(self, deployment_id: str) -> DeploymentStream:
+        """The stream of a deployment (not yet loaded from disk)."""
+        stream = self._streams.get(deployment_id)
+        if stream is None:
+            callback = None
+            if self._on_emit is not None:
+                hook = self._on_emit
+
+                def callback(event: Event, _id: str = deployment_id) -> None:
+                    hook(_id, event)
+
+            stream = DeploymentStream(
+                deployment_id,
+                eventlog=self.eventlog,
+                capacity=self.capacity,
+                on_emit=callback,
+                on_resize=self._resized,
+            )
+            self._streams[deployment_id] = stream
+            self._forget_idle(keep=stream)
+        return stream
+
+    def new_stream(self, deployment_id: str) -> DeploymentStream:
+        """A stream for a brand-new deployment: nothing to load."""
+        stream = self.stream(deployment_id)
+        if not stream.loaded:
+            stream.load([])
+        return stream
+
+    def emitter(self, deployment_id: str) -> Callable[[Event], None]:
+        """An `Emit` bound to one deployment (it looks the stream up on each call, so a stream
+        forgotten while idle is never written to behind the hub's back)."""
+        self.stream(deployment_id)
+
+        def emit(event: Event) -> None:
+            self.stream(deployment_id).emit(event)
+
+        return emit
+
+    def count(self, deployment_id: str) -> int:
+        """`numEvents` without loading a stream that is not in memory."""
+        stream = self._streams.get(deployment_id)
+        if stream is not None and stream.loaded:
+            return stream.num_events
+        released = self._released_counts.get(deployment_id)
+        if released is not None:
+            return released
+        if not self.eventlog.enabled:
+            return 0
+        total = count_lines(lambda: self.eventlog.path_for(deployment_id).read_bytes())
+        return min(total, self.capacity)
+
+    def subscriber_total(self) -> int:
+        return sum(s.subscriber_count for s in self._loaded)
+
+    def resident_bytes(self) -> int:
+        """Bytes of event JSON (plus per-event overhead) held by every loaded window."""
+        return self._resident
+
+    def _resized(self, stream: DeploymentStream, delta: int) -> None:
+        self._resident += delta
+        if stream.loaded:
+            self._loaded.add(stream)
+        else:
+            self._loaded.discard(stream)
+        if delta > 0:
+            self._released_counts.pop(stream.deployment_id, None)
+            if self._resident > self.memory_budget:
+                self._release_idle(keep=stream)
+
+    def _idle(self, stream: DeploymentStream) -> bool:
+        return (
+            stream.done
+            and stream.subscriber_count == 0
+            and not self.eventlog.has_pending(stream.deployment_id)
+        )
+
+    def _release_idle(self, *, keep: DeploymentStream) -> None:
+        """Release idle windows, least recently used first, until under the budget."""
+        # Without a durable log the window is the only copy: never unload then.
+        if not self.eventlog.enabled:
+            return
+        victims = sorted(
+            (s for s in self._loaded if s is not keep and self._idle(s)),
+            key=lambda s: s.last_used,
+        )
+        for stream in victims:
+            if self._resident <= self.memory_budget:
+                break
+            count = stream.num_events
+            stream.release()
+            self._released_counts[stream.deployment_id] = count
+
+    def _forget_idle(self, *, keep: DeploymentStream) -> None:
+        """Beyond `_MAX_IDLE_STREAMS * 2` stream objects, drop idle ones entirely (oldest
+        first; they are rebuilt from the log when asked for again)."""
+        if len(self._streams) <= _MAX_IDLE_STREAMS * 2 or not self.eventlog.enabled:
+            return
+        idle = [key for key, s in self._streams.items() if s is not keep and self._idle(s)]
+        for key in idle[: len(self._streams) - _MAX_IDLE_STREAMS]:
+            stream = self._streams.pop(key)
+            stream.release()
+            self._released_counts.pop(key, None)
+
+
+def count_lines(path_reader: Callable[[], bytes]) -> int:
+    """Complete lines in a log, unparsed (a torn tail has no newline, so it is not counted)."""
+    try:
+        return path_reader().count(b"\n")
+    except (OSError, ValueError):
+        return 0
