@@ -2,18 +2,27 @@
 
 `append()` never blocks the caller: lines are queued and one flusher task writes every queued
 line and fsyncs each touched file at most `flush_interval` after the first line of a batch (the
-durability window, 50 ms by default). A crash can lose at most the last window and never leaves
+durability window, 20 ms by default). A crash can lose at most the last window and never leaves
 a torn line behind: a partial last line is ignored on read and cut off before the next append.
+
+Index (`LogInfo`): every log's line count, last `seq` and a sparse line → byte-offset map (one
+mark per `MARK_EVERY` lines) are kept in memory, maintained at append time, so counting events
+and seeking to an event never parse a file. At `start()` one worker thread indexes every log on
+disk from its sidecar `<id>.events.idx` (written at `aclose()`; a hint, checked against the log
+and completed by counting the lines after it, so a stale or lost sidecar costs a read, never a
+wrong count).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +32,34 @@ import structlog
 from ._atomic import atomic_write
 from .ids import is_safe_id
 
-__all__ = ["EventLog"]
+__all__ = ["MARK_EVERY", "EventLog", "LogInfo"]
 
 log = structlog.get_logger(__name__)
 
 _SUFFIX = ".events.jsonl"
+_INDEX_SUFFIX = ".events.idx"
 _MAX_OPEN_FILES = 128
+# One line → offset mark per this many lines: a seek reads at most this many lines too many.
+MARK_EVERY = 256
+_READ_CHUNK = 64 << 10
+
+
+@dataclass(slots=True)
+class LogInfo:
+    """What the log of one deployment holds, known without reading it."""
+
+    lines: int = 0  # complete lines, including those queued for the next group commit
+    last_seq: int = 0  # seq of the newest line (queued included); 0 when empty
+    disk_lines: int = 0  # complete lines in the file
+    disk_size: int = 0  # bytes of those lines
+    # (lines before, byte offset) every MARK_EVERY lines, ascending; (0, 0) is implicit.
+    marks: list[tuple[int, int]] = field(default_factory=list)
+    saved_size: int = -1  # disk_size the sidecar on disk describes
+
+    def seek(self, after_line: int) -> tuple[int, int]:
+        """The nearest mark at or before line `after_line`: (lines before it, byte offset)."""
+        i = bisect.bisect_right(self.marks, (after_line, 1 << 62))
+        return self.marks[i - 1] if i else (0, 0)
 
 
 class EventLog:
@@ -45,7 +76,10 @@ class EventLog:
         self._task: asyncio.Task[None] | None = None
         self._fds: OrderedDict[str, int] = OrderedDict()
         self._first_pending_at: float | None = None
+        self._info: dict[str, LogInfo] = {}
+        self._indexer: asyncio.Task[None] | None = None
         self.on_durable: Callable[[int], None] | None = None  # observability / benchmarks
+        self.bytes_read = 0  # bytes read back from logs (observability / tests)
 
     def path_for(self, deployment_id: str) -> Path:
         if not is_safe_id(deployment_id):
@@ -55,26 +89,177 @@ class EventLog:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the flusher task (idempotent)."""
+        """Start the flusher task and the indexing of the logs on disk (idempotent)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="eventlog:flusher")
+        self._start_indexer()
 
     async def aclose(self) -> None:
-        """Flush everything queued, stop the flusher and close every file."""
+        """Flush everything queued, stop the flusher, save the sidecars and close every file."""
         await self.flush()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._indexer is not None:
+            if not self._indexer.done():
+                self._indexer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._indexer
         self._close_all()
+        if self.enabled:
+            stale = [
+                (deployment_id, info.disk_lines, info.disk_size, list(info.marks))
+                for deployment_id, info in self._info.items()
+                if info.saved_size != info.disk_size
+            ]
+            await asyncio.to_thread(self._save_sidecars, stale)
+            for deployment_id, _, size, _ in stale:
+                self._info[deployment_id].saved_size = size
+
+    # --- index -----------------------------------------------------------------------------------
+
+    def _start_indexer(self) -> None:
+        if self._indexer is None and self.enabled:
+            self._indexer = asyncio.create_task(self._index_all(), name="eventlog:indexer")
+
+    async def indexed(self) -> None:
+        """Wait until every log that existed at start is indexed (starts the indexing)."""
+        self._start_indexer()
+        if self._indexer is not None:
+            await asyncio.shield(self._indexer)
+
+    async def _index_all(self) -> None:
+        found = await asyncio.to_thread(self._scan_directory)
+        for deployment_id, info in found.items():
+            # A log touched on the loop meanwhile (append, replace, sync fallback) is known
+            # exactly already; the thread's view of it may be older.
+            self._info.setdefault(deployment_id, info)
+
+    def _scan_directory(self) -> dict[str, LogInfo]:
+        found: dict[str, LogInfo] = {}
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return found
+        for name in names:
+            if not name.endswith(_SUFFIX) or name.startswith("."):
+                continue
+            deployment_id = name[: -len(_SUFFIX)]
+            if not is_safe_id(deployment_id):
+                continue
+            with contextlib.suppress(OSError):
+                found[deployment_id] = self._scan(deployment_id)
+        return found
+
+    def info(self, deployment_id: str) -> LogInfo | None:
+        """The index of a log when known (appended to, read, or indexed since start)."""
+        return self._info.get(deployment_id)
+
+    def info_sync(self, deployment_id: str) -> LogInfo:
+        """The index of a log, computed now (a sidecar and a tail read) when not yet known."""
+        info = self._info.get(deployment_id)
+        if info is None:
+            info = LogInfo()
+            if self.enabled:
+                with contextlib.suppress(OSError, ValueError):
+                    info = self._scan(deployment_id)
+            self._info[deployment_id] = info
+        return info
+
+    def count(self, deployment_id: str) -> int | None:
+        """Complete lines of a log (queued ones included) when known, without any I/O."""
+        info = self._info.get(deployment_id)
+        return None if info is None else info.lines
+
+    def _scan(self, deployment_id: str) -> LogInfo:
+        """Index one log: from its sidecar when it still describes a prefix of the log, then
+        count (never parse) the lines after that prefix. Missing log → empty index."""
+        path = self.path_for(deployment_id)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return LogInfo()
+        try:
+            size = os.fstat(fd).st_size
+            info = self._read_sidecar(deployment_id, fd, size) or LogInfo(saved_size=-1)
+            self._count_tail(fd, info, size)
+            info.lines = info.disk_lines
+            info.last_seq = self._last_seq(fd, info)
+            return info
+        finally:
+            os.close(fd)
+
+    def _read_sidecar(self, deployment_id: str, fd: int, size: int) -> LogInfo | None:
+        try:
+            raw = orjson.loads((self.directory / f"{deployment_id}{_INDEX_SUFFIX}").read_bytes())
+            lines, end = int(raw["lines"]), int(raw["size"])
+            marks = [(int(a), int(b)) for a, b in raw["marks"] if 0 < int(b) <= end]
+        except (OSError, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            return None
+        if lines < 0 or end > size or (end and os.pread(fd, 1, end - 1) != b"\n"):
+            return None
+        return LogInfo(disk_lines=lines, disk_size=end, marks=marks, saved_size=end)
+
+    def _count_tail(self, fd: int, info: LogInfo, size: int) -> None:
+        """Count complete lines from `info.disk_size` to `size`, adding marks."""
+        pos, chunk = info.disk_size, _READ_CHUNK
+        while pos < size:
+            data = os.pread(fd, min(chunk, size - pos), pos)
+            self.bytes_read += len(data)
+            end = data.rfind(b"\n")
+            if end < 0:
+                if pos + len(data) >= size:
+                    break  # a torn last line: not counted
+                chunk *= 2  # a line longer than the chunk
+                continue
+            count = data.count(b"\n", 0, end + 1)
+            boundary = (info.disk_lines // MARK_EVERY + 1) * MARK_EVERY
+            if info.disk_lines + count >= boundary:
+                idx, line = -1, info.disk_lines
+                while line < info.disk_lines + count:
+                    idx = data.find(b"\n", idx + 1)
+                    line += 1
+                    if line % MARK_EVERY == 0:
+                        info.marks.append((line, pos + idx + 1))
+            info.disk_lines += count
+            pos += end + 1
+            info.disk_size = pos
+
+    def _last_seq(self, fd: int, info: LogInfo) -> int:
+        """The `seq` of the last complete line (its line number when it has none)."""
+        if not info.disk_lines:
+            return 0
+        start = max(0, info.disk_size - 8192)
+        data = os.pread(fd, info.disk_size - start, start)
+        self.bytes_read += len(data)
+        last = data[data.rfind(b"\n", 0, len(data) - 1) + 1 :]
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError, AttributeError):
+            seq = orjson.loads(last).get("seq")
+            if isinstance(seq, int) and seq > 0:
+                return seq
+        return info.disk_lines
+
+    def _save_sidecars(self, stale: list[tuple[str, int, int, list[tuple[int, int]]]]) -> None:
+        for deployment_id, lines, size, marks in stale:
+            path = self.directory / f"{deployment_id}{_INDEX_SUFFIX}"
+            temp = path.with_name(f".{path.name}.tmp")
+            try:
+                temp.write_bytes(orjson.dumps({"lines": lines, "size": size, "marks": marks}))
+                os.replace(temp, path)  # a hint: no fsync, a torn one is ignored on read
+            except OSError as exc:
+                log.warning("event index save failed", deployment_id=deployment_id, error=str(exc))
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def append(self, deployment_id: str, line: bytes) -> None:
+    def append(self, deployment_id: str, line: bytes, *, seq: int | None = None) -> None:
         """Queue one JSON line (without newline) for durable append; returns at once."""
         if not self.enabled:
             return
+        info = self.info_sync(deployment_id)
+        info.lines += 1
+        info.last_seq = seq if seq is not None else info.last_seq + 1
         if self._first_pending_at is None:
             self._first_pending_at = time.monotonic()
         self._pending.setdefault(deployment_id, []).append(line)
@@ -129,15 +314,34 @@ class EventLog:
         for deployment_id, lines in batch.items():
             try:
                 fd = self._fd_for(deployment_id)
-                view = memoryview(b"\n".join(lines) + b"\n")
+                data = b"\n".join(lines) + b"\n"
+                view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
+                self._written(deployment_id, lines, len(data))
             except OSError as exc:
                 log.warning("event log append failed", deployment_id=deployment_id, error=str(exc))
                 self._forget_fd(deployment_id)
                 continue
             touched.append((deployment_id, fd, len(lines)))
         return touched
+
+    def _written(self, deployment_id: str, lines: list[bytes], size: int) -> None:
+        """Advance the on-disk part of the index past lines just written (marks included)."""
+        self._written_into(self.info_sync(deployment_id), lines, size)
+
+    @staticmethod
+    def _written_into(info: LogInfo, lines: list[bytes], size: int) -> None:
+        start = info.disk_lines
+        boundary = (start // MARK_EVERY + 1) * MARK_EVERY
+        if start + len(lines) >= boundary:
+            offset = info.disk_size
+            for n, line in enumerate(lines, start=start + 1):
+                offset += len(line) + 1
+                if n % MARK_EVERY == 0:
+                    info.marks.append((n, offset))
+        info.disk_lines += len(lines)
+        info.disk_size += size
 
     def _sync(self, touched: list[tuple[str, int, int]]) -> None:
         """fsync what `_append_lines` wrote; then the lines are durable."""
@@ -160,6 +364,13 @@ class EventLog:
         path = self.path_for(deployment_id)
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         _cut_torn_tail(fd)
+        info = self.info_sync(deployment_id)
+        size = os.fstat(fd).st_size
+        if size != info.disk_size:  # changed behind our back: index it again
+            queued, last_seq = info.lines - info.disk_lines, info.last_seq
+            self._info[deployment_id] = info = self._scan(deployment_id)
+            info.lines += queued
+            info.last_seq = max(info.last_seq, last_seq)
         self._fds[deployment_id] = fd
         while len(self._fds) > _MAX_OPEN_FILES:
             _, old = self._fds.popitem(last=False)
@@ -181,8 +392,18 @@ class EventLog:
         if not self.enabled:
             return
         self._forget_fd(deployment_id)
+        lines = list(lines)
         data = b"".join(line + b"\n" for line in lines)
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory / f"{deployment_id}{_INDEX_SUFFIX}").unlink()
         atomic_write(self.path_for(deployment_id), data)
+        info = LogInfo()
+        self._written_into(info, lines, len(data))
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError, AttributeError):
+            seq = orjson.loads(lines[-1]).get("seq") if lines else 0
+            info.last_seq = seq if isinstance(seq, int) and seq > 0 else len(lines)
+        info.lines = len(lines)
+        self._info[deployment_id] = info
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -213,6 +434,52 @@ class EventLog:
                 continue
             if isinstance(obj, dict):
                 yield obj
+
+    def iter_from(
+        self, deployment_id: str, after_line: int
+    ) -> tuple[int, Iterator[dict[str, Any]]]:
+        """Events from the mark nearest before line `after_line` on: (lines before the first
+        one yielded, iterator). Reads the file in chunks from that offset (run it in a worker
+        thread); a caller wanting events after `seq` s passes s (seq never exceeds its line)."""
+        if not self.enabled:
+            return 0, iter(())
+        info = self._info.get(deployment_id)
+        skip, offset = info.seek(after_line) if info is not None else (0, 0)
+        return skip, self._iter_file(deployment_id, offset)
+
+    def _iter_file(self, deployment_id: str, offset: int) -> Iterator[dict[str, Any]]:
+        try:
+            fd = os.open(self.path_for(deployment_id), os.O_RDONLY)
+        except (FileNotFoundError, ValueError):
+            return
+        try:
+            rest = b""
+            chunk = _READ_CHUNK
+            while True:
+                data = os.pread(fd, chunk, offset)
+                if not data:
+                    return
+                self.bytes_read += len(data)
+                offset += len(data)
+                data = rest + data if rest else data
+                end = data.rfind(b"\n")
+                if end < 0:
+                    rest, chunk = data, chunk * 2
+                    continue
+                rest = data[end + 1 :]
+                for raw in data[:end].split(b"\n"):
+                    try:
+                        obj = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        if raw.strip():
+                            log.warning(
+                                "skipping unreadable event line", deployment_id=deployment_id
+                            )
+                        continue
+                    if isinstance(obj, dict):
+                        yield obj
+        finally:
+            os.close(fd)
 
     async def read(self, deployment_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.read_sync, deployment_id)
