@@ -157,10 +157,3 @@ def test_plain_event_line_carries_seq_component_state_and_progress() -> None:
         }
     )
     assert line == "#- - component error keycloak failed: Helm install failed"
-
-
-def test_the_kit_order_uses_the_helmrelease_component_names() -> None:
-    from catalyst_api.client.types import BOOTSTRAP_KIT
-    from catalyst_api.sandbox.kit import COMPONENTS
-
-    assert tuple(c.id for c in COMPONENTS) == BOOTSTRAP_KIT

@@ -23,7 +23,7 @@ import httpx
 from pydantic import SecretStr
 
 from .. import __version__
-from .types import (
+from ..wire.shapes import (
     CreateResponse,
     DeploymentState,
     DestroyResponse,

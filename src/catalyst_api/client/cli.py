@@ -17,9 +17,9 @@ from typing import TextIO
 
 from rich.console import Console
 
+from ..wire.kit import PHASE0_STEPS
 from .api import DEFAULT_API_URL, ApiClient, ClientError
 from .commands import COMMANDS, Context, UsageError
-from .types import PHASE0_STEPS
 
 __all__ = ["build_parser", "deployments_main"]
 

@@ -20,11 +20,11 @@ from typing import Any, Protocol, TextIO
 from pydantic import SecretStr
 from rich.console import Console
 
+from ..wire.shapes import DeploymentState, WireEvent
 from .api import ApiClient
 from .plain import PlainFollower, event_line, state_lines, table_lines
 from .render import LiveFollower, component_table, deployments_table, event_text, state_table
 from .sse import follow_log
-from .types import DeploymentState, WireEvent
 from .view import RunView
 
 __all__ = ["COMMANDS", "Context", "UsageError", "write_private_file"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from .types import DeploymentState, WireEvent
+from ..wire.shapes import DeploymentState, WireEvent
 from .view import RunView
 
 __all__ = ["PlainFollower", "event_line", "state_lines", "table_lines"]

@@ -18,7 +18,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from .types import DeploymentState, WireEvent
+from ..wire.shapes import DeploymentState, WireEvent
 from .view import RunView
 
 __all__ = [

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
+from ..wire.shapes import DeploymentState, WireEvent
 from .api import ApiClient, ApiError, ClientError, StreamInterrupted, Unreachable
-from .types import DeploymentState, WireEvent
 
 __all__ = ["Backoff", "SseFrame", "StreamLost", "follow_log", "parse_frames"]
 

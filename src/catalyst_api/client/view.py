@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .types import BOOTSTRAP_KIT, DeploymentState, WireEvent
+from ..wire.kit import COMPONENT_IDS as BOOTSTRAP_KIT
+from ..wire.shapes import DeploymentState, WireEvent
 
 __all__ = [
     "COMPONENT_STATES",

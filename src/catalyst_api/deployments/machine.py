@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..wire.kit import PHASE0_STEPS, PHASE1_RETRY_NAMES
 from .models import IN_FLIGHT_PHASE0, Deployment, Status
 
 __all__ = [
@@ -22,20 +23,9 @@ __all__ = [
     "orphan_message",
 ]
 
-PHASE0_NAMES = ("tofu-init", "tofu-plan", "tofu-apply", "tofu-output", "flux-bootstrap")
-PHASE1_NAMES = (
-    "cilium",
-    "cert-manager",
-    "flux",
-    "crossplane",
-    "sealed-secrets",
-    "spire",
-    "jetstream",
-    "openbao",
-    "keycloak",
-    "gitea",
-    "bp-catalyst-platform",
-)
+PHASE0_NAMES = PHASE0_STEPS
+PHASE1_NAMES = PHASE1_RETRY_NAMES
+"""The retry route's Phase 1 names (the original's spelling; see `wire.kit`)."""
 
 DESTROY_INTERRUPTED_MESSAGE = (
     "catalyst-api restarted while destroying this deployment — some Hetzner resources may "

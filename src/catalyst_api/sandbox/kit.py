@@ -1,19 +1,18 @@
-"""The bootstrap kit the Flux simulator installs, and the sandbox's timings.
+"""The sandbox's view of the bootstrap kit (defined once, in `catalyst_api.wire.kit`) and its
+timings.
 
-The 11 `bp-*` HelmReleases are created in `flux-system` by the `bootstrap-kit` Kustomization
-and install in the order of platform §8, each depending on the one before it (`dependsOn`):
-cilium → cert-manager → flux → crossplane → sealed-secrets → spire → nats-jetstream → openbao →
-keycloak → gitea → catalyst-platform. Component ids are the release names without `bp-`
-(`nats-jetstream`, not the `jetstream` of the original's Phase 1 retry list).
-
-Timings are seconds at `--sandbox-speed 1` (a deployment reaches `ready` in about a minute);
-`Timings.scaled(speed)` divides them.
+The Flux simulator creates the kit's 11 `bp-*` HelmReleases in `flux-system` with their
+`dependsOn` edges and installs them in that order; component ids are the release names without
+`bp-`. Timings are seconds at `--sandbox-speed 1` (a deployment reaches `ready` in about a
+minute); `Timings.scaled(speed)` divides them.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
+
+from ..wire.kit import COMPONENT_IDS, COMPONENTS, KIT_NAMESPACE, Component, component, release_name
 
 __all__ = [
     "CHART_VERSION",
@@ -26,47 +25,12 @@ __all__ = [
     "release_name",
 ]
 
-KIT_NAMESPACE = "flux-system"
 CHART_VERSION = "1.0.0"
 
 
-@dataclass(frozen=True, slots=True)
-class Component:
-    """One bootstrap-kit component: its id, the namespace its chart installs into, and how
-    long its Helm install takes at speed 1."""
-
-    id: str
-    target_namespace: str
-    install_seconds: float
-
-
-COMPONENTS: tuple[Component, ...] = (
-    Component("cilium", "kube-system", 4.0),
-    Component("cert-manager", "cert-manager", 3.0),
-    Component("flux", "flux-system", 2.5),
-    Component("crossplane", "crossplane-system", 4.0),
-    Component("sealed-secrets", "kube-system", 2.0),
-    Component("spire", "spire-system", 3.5),
-    Component("nats-jetstream", "nats-system", 3.0),
-    Component("openbao", "openbao", 4.0),
-    Component("keycloak", "keycloak", 5.0),
-    Component("gitea", "gitea", 3.5),
-    Component("catalyst-platform", "catalyst-system", 5.0),
-)
-"""The kit in install order."""
-
-_IDS = tuple(c.id for c in COMPONENTS)
-
-
-def release_name(component: str) -> str:
-    """`bp-<component>`."""
-    return f"bp-{component}"
-
-
-def dependencies(component: str) -> tuple[str, ...]:
-    """The components `component` depends on (its predecessor in the chain)."""
-    index = _IDS.index(component)
-    return (_IDS[index - 1],) if index > 0 else ()
+def dependencies(component_id: str) -> tuple[str, ...]:
+    """The components `component_id` depends on (its HelmRelease's `dependsOn`)."""
+    return component(component_id).depends_on
 
 
 _FAIL_IN_NAME = re.compile(r"fail:([A-Za-z0-9,_-]+)")
@@ -80,7 +44,7 @@ def parse_fail_components(configured: str, org_name: str = "") -> frozenset[str]
     names = {
         raw.strip().lower().removeprefix("bp-") for chunk in chunks for raw in chunk.split(",")
     }
-    return frozenset(name for name in names if name in _IDS)
+    return frozenset(name for name in names if name in COMPONENT_IDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +77,7 @@ class Timings:
         values["postback_retry_delay"] = max(values["postback_retry_delay"], 0.05)
         return replace(self, **values)
 
-    def install_seconds(self, component: str) -> float:
+    def install_seconds(self, component_id: str) -> float:
         """How long the component's Helm install takes at this scale."""
-        base = next(c.install_seconds for c in COMPONENTS if c.id == component)
+        base = component(component_id).install_seconds
         return base * self.install_factor
