@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from ..provisioner.models import RegionSpec
 from ..timefmt import format_rfc3339, format_rfc3339_nano, parse_time
 
 __all__ = [
@@ -45,34 +46,6 @@ class Status(StrEnum):
 IN_FLIGHT_PHASE0 = frozenset(
     {Status.PENDING, Status.PROVISIONING, Status.TOFU_APPLYING, Status.FLUX_BOOTSTRAPPING}
 )
-
-
-@dataclass(slots=True)
-class RegionSpec:
-    provider: str = ""
-    cloud_region: str = ""
-    control_plane_size: str = ""
-    worker_size: str = ""
-    worker_count: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "cloudRegion": self.cloud_region,
-            "controlPlaneSize": self.control_plane_size,
-            "workerSize": self.worker_size,
-            "workerCount": self.worker_count,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> RegionSpec:
-        return cls(
-            provider=_str(raw.get("provider")),
-            cloud_region=_str(raw.get("cloudRegion")),
-            control_plane_size=_str(raw.get("controlPlaneSize")),
-            worker_size=_str(raw.get("workerSize")),
-            worker_count=_int(raw.get("workerCount")),
-        )
 
 
 def _str(value: Any) -> str:

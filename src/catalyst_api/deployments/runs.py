@@ -18,7 +18,6 @@ from pydantic import SecretStr
 from ..config import Settings, format_go_duration
 from ..events import Emit, Event, EventHub
 from ..provisioner import ProvisionError, ProvisionJob
-from ..provisioner import RegionSpec as JobRegion
 from ..store import RecordStore
 from ..timefmt import utcnow
 from .kubeconfigs import KubeconfigFiles, describe_os_error
@@ -114,16 +113,7 @@ class Runs:
             worker_size=req.worker_size.strip(),
             worker_count=req.worker_count,
             ha_enabled=req.ha_enabled,
-            regions=[
-                JobRegion(
-                    provider=r.provider,
-                    cloud_region=r.cloud_region,
-                    control_plane_size=r.control_plane_size,
-                    worker_size=r.worker_size,
-                    worker_count=r.worker_count,
-                )
-                for r in req.regions
-            ],
+            regions=tuple(req.regions),
             ssh_public_key=req.ssh_public_key.strip(),
             domain_mode=req.sovereign_domain_mode.strip(),
             pool_domain=req.sovereign_pool_domain.strip(),

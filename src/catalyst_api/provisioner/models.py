@@ -60,16 +60,19 @@ def flux_bootstrap_banner(fqdn: str) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegionSpec:
-    """One entry of the request's `regions` list (tfvars keys are the wire's camelCase)."""
+    """One entry of the create request's `regions` list: decoded from the wire, kept on the
+    deployment record and handed to the module as tfvars, all three under the same camelCase
+    keys. Empty fields are the Go zero values (a `null` entry decodes to `RegionSpec()`)."""
 
-    provider: str
-    cloud_region: str
-    control_plane_size: str
+    provider: str = ""
+    cloud_region: str = ""
+    control_plane_size: str = ""
     worker_size: str = ""
     worker_count: int = 0
 
-    def to_tfvars(self) -> dict[str, Any]:
-        """The `{provider, cloudRegion, controlPlaneSize, workerSize, workerCount}` object."""
+    def to_dict(self) -> dict[str, Any]:
+        """The `{provider, cloudRegion, controlPlaneSize, workerSize, workerCount}` object
+        (record, wire and tfvars)."""
         return {
             "provider": self.provider,
             "cloudRegion": self.cloud_region,
@@ -77,6 +80,24 @@ class RegionSpec:
             "workerSize": self.worker_size,
             "workerCount": self.worker_count,
         }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RegionSpec:
+        """Read a stored record's entry leniently: a missing or mistyped field is its zero
+        value (the create route's strict decoding is `deployments/decode.py`)."""
+
+        def text(key: str) -> str:
+            value = raw.get(key)
+            return value if isinstance(value, str) else ""
+
+        count = raw.get("workerCount")
+        return cls(
+            provider=text("provider"),
+            cloud_region=text("cloudRegion"),
+            control_plane_size=text("controlPlaneSize"),
+            worker_size=text("workerSize"),
+            worker_count=count if isinstance(count, int) and not isinstance(count, bool) else 0,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

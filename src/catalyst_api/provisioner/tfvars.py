@@ -66,7 +66,7 @@ def build_tfvars(job: ProvisionJob, settings: Settings, *, ghcr_token: str) -> d
         "worker_size": job.worker_size,
         "worker_count": job.worker_count,
         "ha_enabled": job.ha_enabled,
-        "regions": [region.to_tfvars() for region in job.regions],
+        "regions": [region.to_dict() for region in job.regions],
         "ssh_public_key": job.ssh_public_key,
         "domain_mode": job.module_domain_mode,
         "pool_domain": job.pool_domain,
