@@ -14,7 +14,7 @@ import httpx
 
 from catalyst_api.deployments.machine import orphan_message
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
-from support.waiting import read_sse, wait_status
+from support.waiting import read_sse, wait_for, wait_status
 
 Body = Callable[..., dict[str, Any]]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "original-store"
@@ -149,9 +149,15 @@ def test_restart_during_phase1_resumes_the_watch_to_the_same_end(
 ) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings()
     gate = threading.Event()
-    first = start_server(settings, scripted_overrides(phase1=ScriptedPhase1(gate=gate)))
+    phase1 = ScriptedPhase1(gate=gate)
+    first = start_server(settings, scripted_overrides(phase1=phase1))
     dep = httpx.post(f"{first.url}/api/v1/deployments", json=body()).json()["id"]
-    wait_status(first.url, dep, {"phase1-watching"})
+    # `phase1-watching` starts before the kubeconfig PUT lands; stopping then would leave the
+    # second server waiting for a postback nobody sends. Phase 1 running is the condition.
+    wait_for(lambda: phase1.kubeconfigs)
+    assert httpx.get(f"{first.url}/api/v1/deployments/{dep}").json()["status"] == (
+        "phase1-watching"
+    )
     first.stop()  # shutdown while Phase 1 watches: stays phase1-watching on disk
     gate.set()
     second = start_server(settings, scripted_overrides())

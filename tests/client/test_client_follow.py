@@ -16,6 +16,16 @@ from support.waiting import wait_status
 
 CLI = (sys.executable, "-m", "catalyst_api.cli", "deployments")
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+# The CLI as a user's terminal starts it: with Ctrl-C's default behaviour. A child inherits an
+# ignored SIGINT (pytest run as a background job or by a CI script has it ignored) and Python
+# then installs no KeyboardInterrupt handler, so the SIGINT below would do nothing.
+CLI_WITH_CTRL_C = (
+    sys.executable,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('catalyst_api.cli', run_name='__main__', alter_sys=True)",
+    "deployments",
+)
 
 
 def test_create_follow_exits_0_on_ready_and_prints_component_states(
@@ -130,10 +140,11 @@ def test_ctrl_c_while_following_exits_130(
 ) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
     server = start_server(make_settings(), scripted_overrides(ScriptedProvisioner(gate=gate)))
+    proc: subprocess.Popen[str] | None = None
     try:
         dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
         proc = subprocess.Popen(
-            [*CLI, "logs", dep, "--follow"],
+            [*CLI_WITH_CTRL_C, "logs", dep, "--follow"],
             env=_cli_env(server.url),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -149,6 +160,9 @@ def test_ctrl_c_while_following_exits_130(
         assert "Traceback" not in err
     finally:
         gate.set()
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def test_no_color_on_a_terminal_keeps_the_live_view_without_colours(

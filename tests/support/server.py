@@ -77,9 +77,13 @@ class LiveServer:
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
+        """Shut the server down and wait for it: a server still running would keep writing
+        the data dir the next server of the test reads."""
         self.server.should_exit = True
-        self._thread.join(15)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"server on port {self.port} did not stop within {timeout}s")
 
 
 @contextmanager
