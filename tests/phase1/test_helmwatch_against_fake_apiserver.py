@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from catalyst_api.kube import KubeClient
-from catalyst_api.phase1 import HelmReleaseWatcher, WatchConfig, WatchResult
+from catalyst_api.phase1 import HelmReleaseWatcher, Phase1Outcome, WatchConfig
 
 TERMINATED = "Phase-1 watch terminated by context: {} — see ComponentStates for current outcome"
 
 
-async def _watch(cluster: Any, recorder: Any, config: WatchConfig, **kw: Any) -> WatchResult:
+async def _watch(cluster: Any, recorder: Any, config: WatchConfig, **kw: Any) -> Phase1Outcome:
     async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
         return await HelmReleaseWatcher(client, emit=recorder, config=config, **kw).run()
 

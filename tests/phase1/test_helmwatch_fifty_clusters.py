@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from catalyst_api.kube import KubeClient
-from catalyst_api.phase1 import HelmReleaseWatcher, WatchConfig, WatchResult
+from catalyst_api.phase1 import HelmReleaseWatcher, Phase1Outcome, WatchConfig
 from catalyst_api.sandbox.fakekube import FakeKubeServer
 
 CLUSTERS = 50
@@ -32,7 +32,7 @@ async def test_fifty_concurrent_watches_against_fifty_clusters_complete_correctl
         recorders = [new_recorder() for _ in clusters]
         cfg = config(timeout=30, log_tail=None)
 
-        async def watch(cluster: Any, recorder: Any) -> WatchResult:
+        async def watch(cluster: Any, recorder: Any) -> Phase1Outcome:
             async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
                 return await HelmReleaseWatcher(client, emit=recorder, config=cfg).run()
 

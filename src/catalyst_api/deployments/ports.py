@@ -1,6 +1,7 @@
 """The seams the deployment service drives: Phase 0, pool domains / DNS, and Phase 1.
 
-Real implementations live in `provisioner/`, `dns/` and `phase1/`; the sandbox and the tests
+Real implementations live in `provisioner/`, `dns/` and `phase1/` (which also defines the
+`Phase1Outcome` a watch returns); the sandbox and the tests
 plug their own in through `wiring.build_services`. Each call streams progress through the
 `Emit` it is given and reports failure by raising (`ProvisionError`, `DnsError`).
 """
@@ -8,11 +9,11 @@ plug their own in through `wiring.build_services`. Each call streams progress th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..dns.types import DnsError, PoolDomains, Reservation
 from ..events import Emit
+from ..phase1.watcher import Phase1Outcome
 from ..provisioner import Phase0Outputs, ProvisionJob
 
 __all__ = [
@@ -36,15 +37,6 @@ class Provisioner(Protocol):
         """Whether the deployment's OpenTofu state records resources; `workdir` is its
         recorded `tofu_workdir` ("" = the legacy `<fqdn-dashed>` workdir)."""
         ...
-
-
-@dataclass(slots=True)
-class Phase1Outcome:
-    """How Phase 1 ended: per-component states and the outcome word of spec §8.3."""
-
-    states: dict[str, str] = field(default_factory=dict)
-    outcome: str = ""  # ready | failed | timeout | flux-not-reconciling
-    error: str = ""  # a watch that could not run at all
 
 
 class Phase1Runner(Protocol):

@@ -16,7 +16,7 @@ from .logmatch import classify_level, match_line
 from .logtail import LogTailTiming
 from .runner import HelmWatchRunner, could_not_start_message
 from .types import ComponentItem
-from .watcher import HelmReleaseWatcher, WatchConfig, WatchResult
+from .watcher import HelmReleaseWatcher, Phase1Outcome, WatchConfig
 
 __all__ = [
     "ComponentItem",
@@ -25,8 +25,8 @@ __all__ = [
     "JobsSeeder",
     "LiveWatches",
     "LogTailTiming",
+    "Phase1Outcome",
     "WatchConfig",
-    "WatchResult",
     "classify_level",
     "component_id",
     "could_not_start_message",

@@ -14,12 +14,11 @@ from typing import Any
 import structlog
 
 from ..config import Settings
-from ..deployments.ports import Phase1Outcome
 from ..events import Emit, Event, rfc3339_now
 from ..kube import KubeClient, KubeConfigError
 from .live import JobsSeeder, LiveWatches
 from .types import ComponentItem
-from .watcher import HelmReleaseWatcher, WatchConfig, WatchResult
+from .watcher import HelmReleaseWatcher, Phase1Outcome, WatchConfig
 
 __all__ = ["HelmWatchRunner", "could_not_start_message"]
 
@@ -96,7 +95,7 @@ class HelmWatchRunner:
                 result = await watcher.run()
             except Exception as exc:  # a bug must still end Phase 1 with an outcome
                 log.exception("phase1 watch crashed", deployment_id=deployment_id)
-                result = WatchResult(
+                result = Phase1Outcome(
                     watcher.states(),
                     "timeout" if watcher.states() else "flux-not-reconciling",
                     f"Phase-1 watch failed unexpectedly ({type(exc).__name__}); see the "
@@ -107,4 +106,4 @@ class HelmWatchRunner:
                     self.live.release(deployment_id, watcher)
         if result.error:
             emit(Event(phase="component", level="error", message=result.error, time=rfc3339_now()))
-        return Phase1Outcome(states=result.states, outcome=result.outcome, error=result.error)
+        return result

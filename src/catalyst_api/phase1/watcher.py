@@ -42,7 +42,7 @@ from .derive import (
 from .logtail import LogTailTiming, tail_helm_controller
 from .types import ComponentItem, HelmReleaseObj
 
-__all__ = ["HelmReleaseWatcher", "SyncHook", "WatchConfig", "WatchResult"]
+__all__ = ["HelmReleaseWatcher", "Phase1Outcome", "SyncHook", "WatchConfig"]
 
 log = structlog.get_logger(__name__)
 
@@ -83,12 +83,13 @@ class WatchConfig:
 
 
 @dataclass(slots=True)
-class WatchResult:
-    """States of every observed component, the outcome word, and an error when the initial
-    list never succeeded."""
+class Phase1Outcome:
+    """How Phase 1 ended: the state of every observed component, the outcome word of spec §8.3
+    (`ready` | `failed` | `timeout` | `flux-not-reconciling`) and an error when the watch could
+    not run (no client, the initial list never succeeded, a crash)."""
 
-    states: dict[str, str]
-    outcome: str
+    states: dict[str, str] = field(default_factory=dict)
+    outcome: str = ""
     error: str = ""
 
 
@@ -155,7 +156,7 @@ class HelmReleaseWatcher:
 
     # --- the run -------------------------------------------------------------------------------
 
-    async def run(self) -> WatchResult:
+    async def run(self) -> Phase1Outcome:
         """Watch until all-done, timeout or `stop()`; see the module docstring."""
         loop = asyncio.get_running_loop()
         helpers: list[asyncio.Task[None]] = []
@@ -177,7 +178,7 @@ class HelmReleaseWatcher:
                     )
                     helpers.append(asyncio.create_task(tail, name=self._name("logs")))
                 outcome = await self._consume()
-            return WatchResult(dict(self._states), outcome)
+            return Phase1Outcome(dict(self._states), outcome)
         except TimeoutError:
             return self._ended_by_context(CANCELED if self._stop_requested else DEADLINE_EXCEEDED)
         finally:
@@ -283,7 +284,7 @@ class HelmReleaseWatcher:
                 )
             )
 
-    def _ended_by_context(self, reason: str) -> WatchResult:
+    def _ended_by_context(self, reason: str) -> Phase1Outcome:
         states = dict(self._states)
         outcome = "timeout" if states else "flux-not-reconciling"
         if not self._synced:
@@ -294,7 +295,7 @@ class HelmReleaseWatcher:
                 f"{self.config.namespace} on the new Sovereign ({self.client.server}) before "
                 f"the watch ended ({reason}): {detail}"
             )
-            return WatchResult(states, outcome, error)
+            return Phase1Outcome(states, outcome, error)
         if not self._quiet:
             self.emit(
                 Event(
@@ -304,7 +305,7 @@ class HelmReleaseWatcher:
                     time=rfc3339_now(),
                 )
             )
-        return WatchResult(states, outcome)
+        return Phase1Outcome(states, outcome)
 
 
 class _SecondClock:
