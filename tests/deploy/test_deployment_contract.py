@@ -222,9 +222,15 @@ def test_volumes_are_the_two_pvcs_and_the_sized_emptydirs(
 def test_claimed_pvcs_are_rendered_by_the_chart(
     default_deployment: dict[str, Any], default_chart: Any
 ) -> None:
-    for volume in _pod(default_deployment)["volumes"]:
-        if "persistentVolumeClaim" in volume:
-            default_chart.get("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    claims = {
+        volume["persistentVolumeClaim"]["claimName"]
+        for volume in _pod(default_deployment)["volumes"]
+        if "persistentVolumeClaim" in volume
+    }
+    assert claims == {"catalyst-api-deployments", "catalyst-api-cache"}
+    for claim in claims:
+        pvc = default_chart.get("PersistentVolumeClaim", claim).obj
+        assert pvc["metadata"]["name"] == claim
 
 
 def test_resources_match_the_seed(default_deployment: dict[str, Any]) -> None:
@@ -255,7 +261,8 @@ def test_pod_identity_pull_secret_and_token_for_the_configmap_read(
     assert pod["serviceAccountName"] == "catalyst-api"
     assert pod["automountServiceAccountToken"] is True
     assert pod["enableServiceLinks"] is False
-    default_chart.get("ServiceAccount", pod["serviceAccountName"])
+    account = default_chart.get("ServiceAccount", pod["serviceAccountName"]).obj
+    assert account["metadata"]["name"] == "catalyst-api"
     subjects = default_chart.get("RoleBinding").obj["subjects"]
     assert {"kind": "ServiceAccount", "name": "catalyst-api", "namespace": "catalyst"} in subjects
 
