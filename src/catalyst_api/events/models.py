@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, cast
 
 import orjson
 
 from ..timefmt import format_rfc3339
+from ..wire.shapes import WireEvent, WireProgress
 
 __all__ = [
     "Emit",
@@ -28,11 +29,8 @@ __all__ = [
 Level = Literal["info", "warn", "error"]
 
 
-class Progress(TypedDict):
-    """`{"done": n, "total": m}`: distinct resource changes completed / planned."""
-
-    done: int
-    total: int
+Progress = WireProgress
+"""`{"done": n, "total": m}`: distinct resource changes completed / planned."""
 
 
 def rfc3339_now() -> str:
@@ -53,9 +51,9 @@ class Event:
     progress: Progress | None = None
     seq: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> WireEvent:
         """The wire/log object, keys in the original's order."""
-        out: dict[str, Any] = {
+        out: WireEvent = {
             "time": self.time,
             "phase": self.phase,
             "level": self.level,
