@@ -63,6 +63,7 @@ async def list_deployments(
     cursor: str | None = None,
 ) -> Response:
     """Newest first; `?status=`, `?limit=` (default 50, max 500), `?cursor=`."""
+    await services(request).hub.counts_ready()  # then `numEvents` reads no log on the loop
     return json_response(
         services(request).deployments.list(status=status, limit=limit, cursor=cursor)
     )
@@ -78,7 +79,9 @@ async def get_deployment(deployment_id: str, request: Request) -> Response:
 async def get_events(deployment_id: str, request: Request) -> Response:
     """`{"state", "events", "done"}`, streamed in bounded chunks (see `json_stream`)."""
     svc = services(request).deployments
-    payload = svc.events(svc.get(deployment_id))
+    dep = svc.get(deployment_id)
+    await svc.stream(dep).aload()  # in a worker thread; `events()` then reads memory only
+    payload = svc.events(dep)
     body = json_with_raw_array(
         {"state": payload["state"]}, "events", payload["events"], {"done": payload["done"]}
     )
@@ -108,6 +111,7 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
         svc.metrics.sse_rejected.inc()
         return _too_many_streams(svc.settings.sse_max_streams)
     stream = svc.deployments.stream(dep)
+    await stream.aload()  # in a worker thread; `subscribe()` then reads memory only
     subscription = stream.subscribe(cursor)
 
     async def frames() -> AsyncIterator[bytes]:
@@ -138,7 +142,7 @@ async def _sse_frames(
 ) -> AsyncIterator[bytes]:
     """Data frames until the run is done and the subscriber has caught up; pings when idle."""
     while True:
-        batch = subscription.pending()
+        batch = await subscription.next_batch()
         if batch:
             yield b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json) for item in batch)
             continue

@@ -4,12 +4,21 @@ Every emitted event gets the next `seq`, joins an in-memory window (the original
 buffer), is queued for the durable log and wakes the subscribers. Subscribers never receive
 pushed data: each keeps a cursor (last `seq` delivered) and pulls what is newer when woken, so
 a slow or stalled client costs one wake-up flag, never blocks an emitter and never loses an
-event (a client that fell behind the window is caught up from the log on disk).
+event (a client that fell behind the window is caught up from the log on disk, read from the
+nearest indexed offset before its cursor in a worker thread: only what it missed).
 
 Memory: the window holds only each event's encoded JSON (seqs are consecutive, so the first
 one locates every other); `StoredEvent.event` decodes on demand. Finished streams nobody reads
 release their window, least recently used first, once all windows together exceed the hub's
 byte budget; they reload from the log when read again.
+
+Off the loop: `count()` answers from the log's index (maintained at append time, built at start
+in a worker thread), `aload()` reads a stream's last `capacity` events from the nearest indexed
+offset in a worker thread, and `Subscription.next_batch()` catches a lagging reader up the same
+way. `emit()` never loads: a stream that is not loaded takes its next `seq` from the index and
+keeps what it emits until it is loaded. The sync readers (`snapshot()`, `pending()`, …) still
+load in place when called on a stream that is not loaded: callers on the loop `await aload()`
+first.
 """
 
 from __future__ import annotations
@@ -57,6 +66,20 @@ class StoredEvent:
         return Event.from_dict(orjson.loads(self.json))
 
 
+def _decode(raw_events: Iterator[dict[str, Any]], seq: int, keep: int) -> tuple[list[bytes], int]:
+    """The last `keep` events' JSON and the last seq (legacy events without `seq` get the one
+    after the previous event's; `seq` starts as the count of events before the first)."""
+    window: list[bytes] = []
+    for raw in raw_events:
+        event = Event.from_dict(raw)
+        seq = event.seq if event.seq > seq else seq + 1
+        event.seq = seq
+        window.append(event.to_json())
+        if len(window) > keep + keep // 10:
+            del window[: len(window) - keep]
+    return (window[-keep:] if len(window) > keep else window), seq
+
+
 class Subscription:
     """One reader's cursor on a stream: `pending()` then `wait()` in a loop; always `close()`."""
 
@@ -66,9 +89,28 @@ class Subscription:
         self._wake = asyncio.Event()
         self._wake.set()
 
+    async def next_batch(
+        self, limit: int = 1000, max_bytes: int = DEFAULT_CHUNK_BYTES
+    ) -> list[StoredEvent]:
+        """Like `pending()`, with every read from disk in a worker thread: loading the stream,
+        and the catch-up of a cursor that fell behind the window (from the nearest offset)."""
+        stream = self.stream
+        await stream.aload()
+        first = stream.first_seq
+        if self.cursor + 1 < first and stream.durable:
+            self._wake.clear()
+            batch = await stream.read_missed(self.cursor, first, limit, max_bytes)
+            self._wake.set()  # the rest (disk or window) on the next call
+            if batch:
+                self.cursor = batch[-1].seq
+                return batch
+            self.cursor = first - 1  # nothing on disk before the window: go on from it
+        return self.pending(limit, max_bytes)
+
     def pending(self, limit: int = 1000, max_bytes: int = DEFAULT_CHUNK_BYTES) -> list[StoredEvent]:
         """Events after the cursor (at most `limit`, cut after `max_bytes` of JSON), advancing
-        the cursor past them."""
+        the cursor past them (loads the stream and reads a lagging cursor's catch-up in place:
+        on the loop, use `next_batch()`)."""
         self._wake.clear()
         batch = self.stream.events_after(self.cursor, limit, max_bytes=max_bytes)
         if batch:
@@ -114,6 +156,8 @@ class DeploymentStream:
         self._first_seq = 1
         self._subscribers: set[Subscription] = set()
         self.next_seq = 1
+        self._seq_known = False  # next_seq is right (loaded once, or learnt from the index)
+        self._loading: asyncio.Future[None] | None = None
         self.done = True
         self.loaded = False
         self.resident_bytes = 0
@@ -123,29 +167,105 @@ class DeploymentStream:
 
     def load(self, raw_events: list[dict[str, Any]]) -> None:
         """Fill the window from stored events (assigning `seq` to legacy ones without it)."""
-        self._fill(iter(raw_events))
+        self._install(*_decode(iter(raw_events), 0, self.capacity))
 
-    def _fill(self, raw_events: Iterator[dict[str, Any]]) -> None:
-        seq = 0
-        window: list[bytes] = []
-        keep = self.capacity
+    @property
+    def durable(self) -> bool:
+        """Whether events beyond the window can be read back from the log."""
+        return self._log.enabled
+
+    @property
+    def first_seq(self) -> int:
+        """The seq of the oldest event in memory."""
+        return self._first_seq
+
+    def _read_window(self, last_seq: int) -> tuple[list[bytes], int]:
+        """The last `capacity` events on disk, read from the indexed offset before them (seq
+        never exceeds the line number, so the lines skipped are all older). Thread-safe."""
+        skip, raw = self._log.iter_from(self.deployment_id, max(0, last_seq - self.capacity))
+        return _decode(raw, skip, self.capacity)
+
+    def _install(self, window: list[bytes], seq: int) -> None:
+        """Become loaded with `window` (events up to `seq`, from disk), keeping the events
+        emitted while the stream was not loaded (the disk may hold them already, or not yet)."""
+        tail, first = self._window, self._first_seq
+        if tail:
+            older = max(0, min(len(window), first - 1 - (seq - len(window))))
+            start = seq - len(window) + 1
+            if older and start + older - 1 == first - 1:
+                window = window[:older] + tail
+                first = start
+            else:
+                window = tail
+            if len(window) > self.capacity:
+                first += len(window) - self.capacity
+                window = window[-self.capacity :]
+        else:
+            first = seq - len(window) + 1
+            self.next_seq = seq + 1
+        self._window, self._first_seq = window, first
+        self._seq_known = True
+        self.loaded = True
+        self._resized(sum(len(j) for j in window) + EVENT_OVERHEAD * len(window))
+
+    def ensure_loaded(self) -> None:
+        """Load in place (on the caller's thread): for sync callers only, see `aload()`."""
+        self.last_used = next(_ticks)
+        if not self.loaded:
+            if not self._log.enabled:
+                self._install([], 0)
+                return
+            last_seq = self._log.info_sync(self.deployment_id).last_seq
+            self._install(*self._read_window(last_seq))
+
+    async def aload(self) -> None:
+        """Load the window in a worker thread (once, however many callers wait)."""
+        self.last_used = next(_ticks)
+        while not self.loaded:
+            if not self._log.enabled:
+                self._install([], 0)
+                return
+            if self._loading is None:
+                self._loading = asyncio.ensure_future(self._load_in_worker())
+            await asyncio.shield(self._loading)
+
+    async def _load_in_worker(self) -> None:
+        try:
+            info = await self._log.index(self.deployment_id)
+            window, seq = await asyncio.to_thread(self._read_window, info.last_seq)
+            if not self.loaded:
+                self._install(window, seq)
+        finally:
+            self._loading = None
+
+    async def read_missed(
+        self, after: int, before: int, limit: int, max_bytes: int | None
+    ) -> list[StoredEvent]:
+        """Events with `after < seq < before` from the log, read in a worker thread from the
+        indexed offset nearest before `after` (at most `limit`, cut after `max_bytes`)."""
+        if self._log.has_pending(self.deployment_id):
+            await self._log.flush()  # events trimmed from the window may still be queued
+        return await asyncio.to_thread(self._read_missed, after, before, limit, max_bytes)
+
+    def _read_missed(
+        self, after: int, before: int, limit: int, max_bytes: int | None
+    ) -> list[StoredEvent]:
+        skip, raw_events = self._log.iter_from(self.deployment_id, after)
+        out: list[StoredEvent] = []
+        size, seq = 0, skip
         for raw in raw_events:
             event = Event.from_dict(raw)
             seq = event.seq if event.seq > seq else seq + 1
+            if seq >= before:
+                break
+            if seq <= after:
+                continue
             event.seq = seq
-            window.append(event.to_json())
-            if len(window) > keep + keep // 10:
-                del window[: len(window) - keep]
-        self._window = window[-keep:] if len(window) > keep else window
-        self._first_seq = seq - len(self._window) + 1
-        self.next_seq = seq + 1
-        self.loaded = True
-        self._resized(sum(len(j) for j in self._window) + EVENT_OVERHEAD * len(self._window))
-
-    def ensure_loaded(self) -> None:
-        self.last_used = next(_ticks)
-        if not self.loaded:
-            self._fill(self._log.iter_sync(self.deployment_id))
+            out.append(StoredEvent(seq, event.to_json()))
+            size += len(out[-1].json)
+            if len(out) >= limit or (max_bytes is not None and size >= max_bytes):
+                break
+        return out
 
     def release(self) -> None:
         """Drop the window (only for an idle stream whose events are all on disk)."""
@@ -162,8 +282,16 @@ class DeploymentStream:
     # --- writing ---------------------------------------------------------------------------------
 
     def emit(self, event: Event) -> Event:
-        """Stamp `seq` (and `time` if empty), record durably, wake every subscriber."""
-        self.ensure_loaded()
+        """Stamp `seq` (and `time` if empty), record durably, wake every subscriber. Never
+        reads the log: a stream not loaded takes its next seq from the log's index."""
+        self.last_used = next(_ticks)
+        if not self._seq_known:
+            if self._log.enabled:
+                self.next_seq = self._log.info_sync(self.deployment_id).last_seq + 1
+                self._first_seq = self.next_seq
+                self._seq_known = True
+            else:
+                self.ensure_loaded()
         event.seq = self.next_seq
         self.next_seq += 1
         if not event.time:
@@ -180,7 +308,7 @@ class DeploymentStream:
             del window[:cut]
             self._first_seq += cut
         self._resized(self.resident_bytes + grown)
-        self._log.append(self.deployment_id, data)
+        self._log.append(self.deployment_id, data, seq=event.seq)
         for sub in self._subscribers:
             sub.notify()
         if self._on_emit is not None:
@@ -239,15 +367,12 @@ class DeploymentStream:
         first = self._first_seq
         out: list[StoredEvent] = []
         if seq + 1 < first:
-            # Fell behind the in-memory window: catch up from the log on disk.
-            size = 0
-            for raw in self._log.iter_sync(self.deployment_id):
-                event = Event.from_dict(raw)
-                if seq < event.seq < first:
-                    out.append(StoredEvent(event.seq, event.to_json()))
-                    size += len(out[-1].json)
-                    if len(out) >= limit or (max_bytes is not None and size >= max_bytes):
-                        return out
+            # Fell behind the in-memory window: catch up from the log on disk (in place; on
+            # the loop `Subscription.next_batch()` reads it in a worker thread).
+            out = self._read_missed(seq, first, limit, max_bytes)
+            size = sum(len(item.json) for item in out)
+            if len(out) >= limit or (max_bytes is not None and size >= max_bytes):
+                return out
             seq = first - 1
         size = sum(len(item.json) for item in out)
         start = seq + 1 - first
@@ -291,7 +416,6 @@ class EventHub:
         self._streams: dict[str, DeploymentStream] = {}
         self._loaded: set[DeploymentStream] = set()
         self._resident = 0
-        self._released_counts: dict[str, int] = {}
 
     def stream(self, deployment_id: str) -> DeploymentStream:
         """The stream of a deployment (not yet loaded from disk)."""
@@ -333,17 +457,21 @@ class EventHub:
         return emit
 
     def count(self, deployment_id: str) -> int:
-        """`numEvents` without loading a stream that is not in memory."""
+        """`numEvents` without loading a stream: from the log's index (no I/O once the index
+        is built, see `counts_ready()`; before that, this one log's sidecar and tail)."""
         stream = self._streams.get(deployment_id)
         if stream is not None and stream.loaded:
             return stream.num_events
-        released = self._released_counts.get(deployment_id)
-        if released is not None:
-            return released
         if not self.eventlog.enabled:
             return 0
-        total = count_lines(lambda: self.eventlog.path_for(deployment_id).read_bytes())
+        total = self.eventlog.count(deployment_id)
+        if total is None:
+            total = self.eventlog.info_sync(deployment_id).lines
         return min(total, self.capacity)
+
+    async def counts_ready(self) -> None:
+        """Wait until every log on disk at start is indexed: `count()` does no I/O after."""
+        await self.eventlog.indexed()
 
     def subscriber_total(self) -> int:
         return sum(s.subscriber_count for s in self._loaded)
@@ -354,14 +482,12 @@ class EventHub:
 
     def _resized(self, stream: DeploymentStream, delta: int) -> None:
         self._resident += delta
-        if stream.loaded:
+        if stream.loaded or stream.resident_bytes:
             self._loaded.add(stream)
         else:
             self._loaded.discard(stream)
-        if delta > 0:
-            self._released_counts.pop(stream.deployment_id, None)
-            if self._resident > self.memory_budget:
-                self._release_idle(keep=stream)
+        if delta > 0 and self._resident > self.memory_budget:
+            self._release_idle(keep=stream)
 
     def _idle(self, stream: DeploymentStream) -> bool:
         return (
@@ -382,9 +508,7 @@ class EventHub:
         for stream in victims:
             if self._resident <= self.memory_budget:
                 break
-            count = stream.num_events
             stream.release()
-            self._released_counts[stream.deployment_id] = count
 
     def _forget_idle(self, *, keep: DeploymentStream) -> None:
         """Beyond `_MAX_IDLE_STREAMS * 2` stream objects, drop idle ones entirely (oldest
@@ -393,14 +517,4 @@ class EventHub:
             return
         idle = [key for key, s in self._streams.items() if s is not keep and self._idle(s)]
         for key in idle[: len(self._streams) - _MAX_IDLE_STREAMS]:
-            stream = self._streams.pop(key)
-            stream.release()
-            self._released_counts.pop(key, None)
-
-
-def count_lines(path_reader: Callable[[], bytes]) -> int:
-    """Complete lines in a log, unparsed (a torn tail has no newline, so it is not counted)."""
-    try:
-        return path_reader().count(b"\n")
-    except (OSError, ValueError):
-        return 0
+            self._streams.pop(key).release()

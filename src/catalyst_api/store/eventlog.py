@@ -168,6 +168,18 @@ class EventLog:
             self._info[deployment_id] = info
         return info
 
+    async def index(self, deployment_id: str) -> LogInfo:
+        """The index of a log, computed in a worker thread when not yet known."""
+        info = self._info.get(deployment_id)
+        if info is None:
+            scanned = LogInfo()
+            if self.enabled:
+                with contextlib.suppress(OSError, ValueError):
+                    scanned = await asyncio.to_thread(self._scan, deployment_id)
+            # Appended to meanwhile (on the loop): that index is exact, the scan maybe older.
+            info = self._info.setdefault(deployment_id, scanned)
+        return info
+
     def count(self, deployment_id: str) -> int | None:
         """Complete lines of a log (queued ones included) when known, without any I/O."""
         info = self._info.get(deployment_id)
