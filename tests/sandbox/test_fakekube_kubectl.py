@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -228,7 +227,8 @@ def test_logs_follow_streams_appended_lines(kubectl: Kubectl) -> None:
     try:
         assert proc.stdout is not None
         _read_until(proc.stdout, "old line")
-        time.sleep(0.1)
+        # The old line arrives only once the follow is registered (one atomic open).
+        assert state.logs.follower_count("flux-system", "helm-controller-0") == 1
         state.append_pod_log("flux-system", "helm-controller-0", "new line")
         _read_until(proc.stdout, "new line")
         state.delete("v1", "Pod", "flux-system", "helm-controller-0")

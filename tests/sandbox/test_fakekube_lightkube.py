@@ -16,6 +16,7 @@ from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
 from catalyst_api.sandbox.fakekube import FakeKubeServer
+from support.waiting import until
 
 HelmRelease = create_namespaced_resource(
     "helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases"
@@ -162,7 +163,7 @@ async def test_watch_continues_transparently_after_drop_watches(
             seen.append((etype, _name(obj)))
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.1)
+    await until(lambda: kube.state.open_watches() >= 1, what="watch connected")
     kube.state.create(
         {
             "apiVersion": HR_API,
@@ -252,7 +253,7 @@ async def test_follow_pod_log(kube: FakeKubeServer, client: AsyncClient) -> None
             lines.append(line)
 
     task = asyncio.create_task(follow())
-    await asyncio.sleep(0.1)
+    await until(lambda: kube.state.logs.follower_count("flux-system", "hc"), what="log followed")
     kube.state.append_pod_log("flux-system", "hc", "after")
     kube.state.delete("v1", "Pod", "flux-system", "hc")
     async with asyncio.timeout(3):

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from catalyst_api.sandbox.fakekube import FakeKubeServer
+from support.waiting import until
 
 LOG = "/api/v1/namespaces/flux-system/pods/helm-controller-0/log"
 
@@ -96,7 +97,10 @@ async def test_follow_with_tail_lines_zero_sends_only_new_lines(
 ) -> None:
     lines: list[str] = []
     task = asyncio.create_task(_follow(http, {"tailLines": "0"}, lines))
-    await asyncio.sleep(0.1)
+    await until(
+        lambda: kube.state.logs.follower_count("flux-system", "helm-controller-0"),
+        what="log followed",
+    )
     kube.state.append_pod_log("flux-system", "helm-controller-0", "fresh")
     await _until(lambda: lines == ["fresh"])
     task.cancel()

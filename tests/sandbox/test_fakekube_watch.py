@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from catalyst_api.sandbox.fakekube import FakeKubeServer
+from support.waiting import until
 
 CM = "/api/v1/namespaces/default/configmaps"
 Event = dict[str, Any]
@@ -125,7 +126,7 @@ async def test_all_namespaces_watch_of_helmreleases(
     kube: FakeKubeServer, http: httpx.AsyncClient
 ) -> None:
     watcher = Watcher(http, "/apis/helm.toolkit.fluxcd.io/v2/helmreleases", watch="true")
-    await asyncio.sleep(0.05)
+    await until(lambda: kube.state.open_watches() >= 1, what="watch connected")
     kube.state.create(
         {
             "apiVersion": "helm.toolkit.fluxcd.io/v2",
@@ -218,7 +219,7 @@ async def test_label_selector_watch_turns_matching_changes_into_added_and_delete
 ) -> None:
     kube.state.create(_cm("a", app="other"))
     watcher = Watcher(http, CM, watch="true", labelSelector="app=web")
-    await asyncio.sleep(0.05)
+    await until(lambda: kube.state.open_watches() >= 1, what="watch connected")
     kube.state.patch("v1", "ConfigMap", "default", "a", {"metadata": {"labels": {"app": "web"}}})
     kube.state.patch("v1", "ConfigMap", "default", "a", {"data": {"x": "1"}})
     kube.state.patch("v1", "ConfigMap", "default", "a", {"metadata": {"labels": {"app": "x"}}})
@@ -241,7 +242,7 @@ async def test_field_selector_watch_on_pod_phase(
         }
     )
     watcher = Watcher(http, "/api/v1/pods", watch="true", fieldSelector="status.phase=Running")
-    await asyncio.sleep(0.05)
+    await until(lambda: kube.state.open_watches() >= 1, what="watch connected")
     kube.state.set_status("v1", "Pod", "default", "p", {"phase": "Running"})
     kube.state.set_status("v1", "Pod", "default", "p", {"phase": "Succeeded"})
     assert _summary(await watcher.wait_for(2)) == [("ADDED", "p"), ("DELETED", "p")]
@@ -252,7 +253,7 @@ async def test_writes_from_another_thread_wake_watchers(
     kube: FakeKubeServer, http: httpx.AsyncClient
 ) -> None:
     watcher = Watcher(http, CM, watch="true")
-    await asyncio.sleep(0.05)
+    await until(lambda: kube.state.open_watches() >= 1, what="watch connected")
     await asyncio.to_thread(kube.state.create, _cm("threaded"))
     assert _summary(await watcher.wait_for(1)) == [("ADDED", "threaded")]
     await watcher.close()
@@ -297,7 +298,7 @@ async def test_drop_watches_ends_streams_and_resume_loses_and_duplicates_nothing
             await asyncio.sleep(0.002)
 
     consumer = asyncio.create_task(consume())
-    await asyncio.sleep(0.05)
+    await until(lambda: kube.state.open_watches() >= 1, what="watch connected")
     await produce()
     deadline = time.monotonic() + 5
     while len(seen) < len(expected):

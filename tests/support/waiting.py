@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,18 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+async def until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Async `wait_for`: poll `condition()` on the running loop until truthy (or fail)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what or 'condition'} not met within {timeout}s")
+        await asyncio.sleep(0.01)
 
 
 def wait_status(

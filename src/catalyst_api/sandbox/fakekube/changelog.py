@@ -60,6 +60,10 @@ class ChangeLog:
         """Feed `sub` every later change."""
         self._subscribers.append(sub)
 
+    def subscriber_count(self) -> int:
+        """How many subscriptions are live."""
+        return len(self._subscribers)
+
     def unsubscribe(self, sub: Subscription) -> None:
         """Stop feeding `sub`."""
         if sub in self._subscribers:

@@ -51,6 +51,11 @@ class PodLogs:
                 self._followers.setdefault((namespace, pod), []).append(sub)
             return obj, list(self._lines.get((namespace, pod), []))
 
+    def follower_count(self, namespace: str, pod: str) -> int:
+        """How many streams follow the pod's log now (tests wait on it instead of sleeping)."""
+        with self._lock:
+            return len(self._followers.get((namespace, pod), []))
+
     def unfollow(self, namespace: str, pod: str, sub: Subscription) -> None:
         """Stop feeding `sub`."""
         with self._lock:

@@ -308,6 +308,11 @@ class ObjectStore:
         with self._lock:
             self._changes.unsubscribe(sub)
 
+    def open_watches(self) -> int:
+        """How many watches are subscribed now (tests wait on it instead of sleeping)."""
+        with self._lock:
+            return self._changes.subscriber_count()
+
     def drop_watches(self, abort: bool = False) -> int:
         """End every open watch now (cleanly, or by cutting the connection). Returns the count."""
         with self._lock:
