@@ -12,6 +12,7 @@ BENCHES = [
     "bench_cold_start",
     "bench_phase1",
     "bench_memory_bounds",
+    "bench_list_page",
 ]
 
 
