@@ -18,9 +18,10 @@ Usage: `async with KubeClient.from_kubeconfig(data) as kube: await kube.list(...
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx2
 import orjson
@@ -28,6 +29,8 @@ import yaml
 from lightkube import AsyncClient, KubeConfig
 from lightkube.core.exceptions import ConfigError
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.models.authorization_v1 import ResourceAttributes, SubjectAccessReviewSpec
+from lightkube.resources.authorization_v1 import SubjectAccessReview
 from lightkube.resources.core_v1 import Pod, PodLog
 
 from .errors import KubeConfigError, KubeConnectionError, status_from_body, translate
@@ -84,7 +87,10 @@ def _parse_kubeconfig(data: bytes) -> Obj:
     return doc
 
 
+@functools.cache
 def _resource_class(ref: ResourceRef) -> Any:
+    """lightkube's class for `ref`, built once (lightkube refuses to register a core-group
+    generic resource twice)."""
     factory = create_namespaced_resource if ref.namespaced else create_global_resource
     return factory(ref.group, ref.version, ref.kind, ref.plural)
 
@@ -100,7 +106,7 @@ class KubeClient:
     @classmethod
     def from_kubeconfig(
         cls, data: bytes, *, request_timeout: float = 10.0, trust_env: bool = True
-    ) -> KubeClient:
+    ) -> Self:
         """Build a client for the kubeconfig's current context (no I/O to the cluster).
 
         `trust_env` honours proxy variables like client-go does. Raises `KubeConfigError`.
@@ -117,6 +123,16 @@ class KubeClient:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise KubeConfigError(f"kubeconfig TLS material unusable: {reason}") from None
+        return cls(api, request_timeout=request_timeout)
+
+    @classmethod
+    def in_cluster(cls, *, request_timeout: float = 10.0) -> KubeClient:
+        """A client with the Pod's service account; `KubeConfigError` when not in a cluster."""
+        try:
+            config = KubeConfig.from_service_account()
+            api = AsyncClient(config, timeout=httpx2.Timeout(request_timeout), trust_env=False)
+        except (ConfigError, OSError, KeyError, ValueError):
+            raise KubeConfigError("not running inside a cluster (no service account)") from None
         return cls(api, request_timeout=request_timeout)
 
     @property
@@ -154,6 +170,30 @@ class KubeClient:
             return ObjectList(items, str(it.resourceVersion))
         except (httpx2.HTTPError, OSError, ValueError) as exc:
             raise translate(exc) from None
+
+    async def get_object(self, ref: ResourceRef, *, namespace: str | None, name: str) -> Obj:
+        """One object as a plain dict; `KubeNotFound` when absent."""
+        try:
+            return dict(await self._api.get(_resource_class(ref), name=name, namespace=namespace))
+        except (httpx2.HTTPError, OSError, ValueError) as exc:
+            raise translate(exc) from None
+
+    async def access_allowed(
+        self, *, user: str, verb: str, group: str, resource: str, namespace: str
+    ) -> bool:
+        """Ask the apiserver (SubjectAccessReview) whether `user` may `verb` the resource in
+        `namespace` ("" = cluster-scoped). Raises `KubeError` when it cannot answer."""
+        spec = SubjectAccessReviewSpec(
+            user=user,
+            resourceAttributes=ResourceAttributes(
+                verb=verb, group=group, resource=resource, namespace=namespace or None
+            ),
+        )
+        try:
+            review = await self._api.create(SubjectAccessReview(spec=spec))
+        except (httpx2.HTTPError, OSError, ValueError) as exc:
+            raise translate(exc) from None
+        return bool(review.status and review.status.allowed)
 
     async def list_pods(self, *, namespace: str, labels: dict[str, str]) -> list[PodInfo]:
         """Pods matching `labels` in `namespace`, in the server's order."""

@@ -75,11 +75,15 @@ class Reflector:
         *,
         namespace: str | None,
         timing: WatchTiming | None = None,
+        stop_on: tuple[type[KubeError], ...] = (),
     ) -> None:
+        """`stop_on`: list errors that end the iteration (raised) instead of being retried,
+        e.g. `KubeNotFound` for a resource type the cluster does not serve."""
         self.client = client
         self.ref = ref
         self.namespace = namespace
         self.timing = timing or WatchTiming()
+        self.stop_on = stop_on
         self.last_error: KubeError | None = None
         self.lists = 0
         self.watches = 0
@@ -93,6 +97,9 @@ class Reflector:
                 try:
                     listed = await self.client.list_objects(self.ref, namespace=self.namespace)
                 except KubeError as exc:
+                    if isinstance(exc, self.stop_on):
+                        self.last_error = exc
+                        raise
                     failures += 1
                     await self._failed(exc, failures, "list")
                     continue

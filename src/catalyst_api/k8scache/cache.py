@@ -1,0 +1,404 @@
+"""`K8sCache`: the facade the HTTP layer and the wiring use.
+
+Lifecycle (`async with K8sCache(...)` or `start()` / `aclose()`): prepare the snapshot
+directory (unwritable → one warning, no snapshots), discover clusters, hydrate each cluster's
+indexers from its snapshots, then start one informer task per (cluster, kind)
+(`informer:<cluster>:<kind>`), a rescan loop (every 30 s) and a snapshot loop (once at start,
+then every 60 s, purge after each pass). `register(id)` / `remove(id)` add or drop one cluster
+at once (kubeconfig PUT, destroy). Nothing here raises for a broken cluster: a bad kubeconfig
+is one warning, an unreachable apiserver only leaves its kinds unsynced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import structlog
+
+from ..kube import KubeConfigError, WatchTiming
+from . import discovery, snapshots
+from .fanout import Fanout, Subscriber
+from .informer import Informer
+from .kinds import Kind, KindRegistry
+from .metrics import CacheMetrics
+from .ratelimit import LimitedKubeClient, TokenBucket
+from .redact import redact, strip_managed_fields
+from .sar import SarGate
+from .store import Indexer
+from .types import HydrateOutcome, Obj
+
+__all__ = ["CacheTimings", "ClusterView", "K8sCache"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CacheTimings:
+    """Intervals (seconds) and limits; the defaults are the spec's."""
+
+    rescan: float = 30.0
+    snapshot: float = 60.0
+    recheck_unserved: float = 30.0
+    stale_after: float = 30.0
+    sar_ttl: float = 30.0
+    buffer: int = 4096
+    qps: float = 50.0
+    burst: int = 100
+    request_timeout: float = 10.0
+    watch: WatchTiming = field(default_factory=WatchTiming)
+
+
+@dataclass
+class ClusterView:
+    """One registered cluster: its client, indexers by kind name and informer tasks."""
+
+    id: str
+    digest: str
+    client: LimitedKubeClient
+    indexers: dict[str, Indexer]
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def synced(self) -> dict[str, bool]:
+        return {name: ix.synced for name, ix in sorted(self.indexers.items()) if ix.served}
+
+    def unserved(self) -> list[str]:
+        return sorted(name for name, ix in self.indexers.items() if not ix.served)
+
+
+class K8sCache:
+    """The multi-cluster informer cache (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        kubeconfigs_dir: Path,
+        snapshot_dir: Path | None,
+        registry: KindRegistry,
+        metrics: CacheMetrics,
+        timings: CacheTimings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.kubeconfigs_dir = kubeconfigs_dir
+        self.snapshot_dir = snapshot_dir
+        self.registry = registry
+        self.metrics = metrics
+        self.timings = timings or CacheTimings()
+        self.clock = clock
+        self.fanout = Fanout(buffer=self.timings.buffer, on_drop=self._count_drop)
+        self.sar = SarGate(metrics=metrics, ttl=self.timings.sar_ttl)
+        self._clusters: dict[str, ClusterView] = {}
+        self._bad: dict[str, str] = {}
+        self._loops: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._started = False
+        self.snapshots_enabled = False
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> K8sCache:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Prepare snapshots, register every discovered cluster, start the loops."""
+        self._started = True
+        self.snapshots_enabled = await asyncio.to_thread(self._prepare_snapshot_dir)
+        if not await asyncio.to_thread(self.kubeconfigs_dir.is_dir):
+            log.warning(
+                "k8scache: kubeconfigs directory missing; no clusters until it appears",
+                dir=str(self.kubeconfigs_dir),
+            )
+        await self.rescan()
+        self._loops.append(asyncio.create_task(self._rescan_loop(), name="k8scache:rescan"))
+        if self.snapshots_enabled:
+            self._loops.append(
+                asyncio.create_task(self._snapshot_loop(), name="k8scache:snapshots")
+            )
+
+    async def aclose(self) -> None:
+        """Stop every loop and informer, close the clients (idempotent)."""
+        loops, self._loops = self._loops, []
+        for task in loops:
+            task.cancel()
+        for task in loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for cluster in list(self._clusters):
+            await self._drop(cluster)
+
+    def _prepare_snapshot_dir(self) -> bool:
+        if self.snapshot_dir is None:
+            return False
+        try:
+            self.snapshot_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not os.access(self.snapshot_dir, os.W_OK | os.X_OK):
+                raise PermissionError("directory is not writable")
+        except OSError as exc:
+            log.warning(
+                "k8scache: snapshot directory unusable; running without snapshots",
+                dir=str(self.snapshot_dir),
+                error=str(exc),
+            )
+            return False
+        return True
+
+    # --- clusters ------------------------------------------------------------------------------
+
+    def clusters(self) -> list[str]:
+        return sorted(self._clusters)
+
+    def cluster(self, cluster: str) -> ClusterView | None:
+        return self._clusters.get(cluster)
+
+    async def rescan(self) -> None:
+        """Add new or changed kubeconfigs, remove clusters whose file is gone."""
+        found = await asyncio.to_thread(discovery.scan, self.kubeconfigs_dir)
+        for cluster, path in found.items():
+            await self._register_path(cluster, path)
+        for cluster in list(self._clusters):
+            if cluster not in found:
+                log.info("k8scache: kubeconfig removed, cluster dropped", cluster=cluster)
+                await self.remove(cluster)
+        for cluster in list(self._bad):
+            if cluster not in found:
+                del self._bad[cluster]
+
+    async def register(self, cluster: str) -> bool:
+        """(Re)register one cluster from its kubeconfig file now; True when it is registered."""
+        if not self._started:
+            return False
+        path = await asyncio.to_thread(discovery.cluster_file, self.kubeconfigs_dir, cluster)
+        if path is None:
+            return False
+        await self._register_path(cluster, path)
+        return cluster in self._clusters
+
+    async def remove(self, cluster: str) -> None:
+        """Stop a cluster's informers and free its memory (idempotent)."""
+        async with self._lock:
+            await self._drop(cluster)
+
+    async def _register_path(self, cluster: str, path: Path) -> None:
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            log.warning("k8scache: kubeconfig unreadable, skipped", cluster=cluster, error=str(exc))
+            return
+        digest = hashlib.sha256(data).hexdigest()
+        async with self._lock:
+            current = self._clusters.get(cluster)
+            if (current is not None and current.digest == digest) or self._bad.get(
+                cluster
+            ) == digest:
+                return
+            try:
+                client = LimitedKubeClient.from_kubeconfig(
+                    data, request_timeout=self.timings.request_timeout, trust_env=False
+                )
+            except KubeConfigError as exc:
+                self._bad[cluster] = digest
+                log.warning(
+                    "k8scache: kubeconfig unusable, cluster skipped",
+                    cluster=cluster,
+                    file=path.name,
+                    error=str(exc),
+                )
+                return
+            self._bad.pop(cluster, None)
+            await self._drop(cluster)
+            client.bucket = TokenBucket(self.timings.qps, self.timings.burst)
+            view = ClusterView(cluster, digest, client, {k.name: Indexer(k) for k in self.registry})
+            self._clusters[cluster] = view
+            await self._hydrate(view)
+            for kind in self.registry:
+                informer = Informer(
+                    cluster=cluster,
+                    kind=kind,
+                    client=client,
+                    indexer=view.indexers[kind.name],
+                    publish=self.fanout.publish,
+                    metrics=self.metrics,
+                    clock=self.clock,
+                    timing=self.timings.watch,
+                    recheck=self.timings.recheck_unserved,
+                )
+                view.tasks.append(
+                    asyncio.create_task(
+                        self._guard(informer), name=f"informer:{cluster}:{kind.name}"
+                    )
+                )
+            log.info("k8scache: cluster registered", cluster=cluster, kinds=len(view.indexers))
+
+    async def _guard(self, informer: Informer) -> None:
+        try:
+            await informer.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "k8scache: informer crashed", cluster=informer.cluster, kind=informer.kind.name
+            )
+
+    async def _drop(self, cluster: str) -> None:
+        view = self._clusters.pop(cluster, None)
+        if view is None:
+            return
+        for task in view.tasks:
+            task.cancel()
+        for task in view.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        view.indexers.clear()
+        self.fanout.close_cluster(cluster)
+        self.sar.forget(cluster)
+        self.metrics.forget(cluster, self.registry.names())
+        await view.client.aclose()
+
+    # --- snapshots -----------------------------------------------------------------------------
+
+    async def _hydrate(self, view: ClusterView) -> None:
+        if self.snapshot_dir is None:
+            return
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        for name, indexer in view.indexers.items():
+            found = await asyncio.to_thread(
+                snapshots.read_snapshot, self.snapshot_dir, cluster=view.id, kind=name, now=now
+            )
+            self.metrics.hydrate.labels(view.id, name, found.outcome.value).inc()
+            if found.outcome is HydrateOutcome.HYDRATED and found.items:
+                kind = indexer.kind
+                indexer.replace(
+                    [redact(strip_managed_fields(o), kind) for o in found.items], found.wrote
+                )
+                self.metrics.cache_size.labels(view.id, name).set(len(indexer))
+
+    async def snapshot_pass(self) -> int:
+        """Write every synced (cluster, kind) once, then purge old files; returns files written."""
+        if not self.snapshots_enabled or self.snapshot_dir is None:
+            return 0
+        directory = self.snapshot_dir
+        written = 0
+        wrote = datetime.fromtimestamp(self.clock(), UTC)
+        for view in list(self._clusters.values()):
+            for name, indexer in list(view.indexers.items()):
+                if not indexer.synced:
+                    continue
+                items = indexer.items()
+                try:
+                    await asyncio.to_thread(
+                        snapshots.write_snapshot,
+                        directory,
+                        cluster=view.id,
+                        kind=name,
+                        items=items,
+                        wrote=wrote,
+                    )
+                except OSError as exc:
+                    log.warning(
+                        "k8scache: snapshot write failed",
+                        cluster=view.id,
+                        kind=name,
+                        error=str(exc),
+                    )
+                    continue
+                written += 1
+                self.metrics.snapshot_writes.labels(view.id, name).inc()
+        await asyncio.to_thread(snapshots.purge, directory, now=self.clock())
+        return written
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            try:
+                await self.snapshot_pass()
+            except Exception:
+                log.exception("k8scache: snapshot pass failed")
+            await asyncio.sleep(self.timings.snapshot)
+
+    async def _rescan_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timings.rescan)
+            try:
+                await self.rescan()
+            except Exception:
+                log.exception("k8scache: rescan failed")
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def kind(self, name: str) -> Kind | None:
+        return self.registry.get(name)
+
+    def objects(self, cluster: str, kind: Kind) -> list[Obj]:
+        """Cached objects of one kind, sorted by namespace/name ([] if unknown)."""
+        view = self._clusters.get(cluster)
+        indexer = view.indexers.get(kind.name) if view else None
+        return indexer.items() if indexer is not None else []
+
+    def age_seconds(self, cluster: str, kind: Kind) -> float:
+        """Now minus the last event of (cluster, kind); 0 when it never had one."""
+        view = self._clusters.get(cluster)
+        indexer = view.indexers.get(kind.name) if view else None
+        if indexer is None or indexer.last_event is None:
+            return 0.0
+        return max(0.0, self.clock() - indexer.last_event)
+
+    def subscribe(self, cluster: str, kinds: frozenset[str], user: str) -> Subscriber:
+        sub = self.fanout.subscribe(cluster, kinds, user)
+        self.metrics.sse_clients.inc()
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.fanout.unsubscribe(sub)
+        self.metrics.sse_clients.dec()
+
+    async def allowed(self, *, user: str, cluster: str, kind: Kind, namespace: str) -> bool:
+        """SAR decision (True for an empty user); fails closed."""
+        view = self._clusters.get(cluster)
+        return await self.sar.allowed(
+            user=user,
+            cluster=cluster,
+            client=view.client if view else None,
+            kind=kind,
+            namespace=namespace,
+        )
+
+    def readiness(self) -> dict[str, object]:
+        """The `/readyz` k8scache check: informational per-cluster sync state (never fails
+        readiness: an unsynced Sovereign must not take the API out of its Service)."""
+        clusters = {}
+        all_core = True
+        for cid, view in sorted(self._clusters.items()):
+            synced = view.synced()
+            core = all(synced.get(k, False) for k in ("pod", "deployment") if k in synced)
+            all_core = all_core and core
+            clusters[cid] = {
+                "synced": all(synced.values()) if synced else False,
+                "kinds": synced,
+                "unserved": view.unserved(),
+            }
+        return {
+            "ok": True,
+            "enabled": True,
+            "synced": all_core,
+            "snapshots": self.snapshots_enabled,
+            "clusters": clusters,
+        }
+
+    def _count_drop(self, cluster: str, kind: str) -> None:
+        self.metrics.drops.labels(cluster, kind).inc()
