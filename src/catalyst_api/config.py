@@ -6,7 +6,7 @@ is the only place the environment is read: `cli.py` calls it once with `os.envir
 object down. An empty value counts as unset. A value that cannot be parsed stops startup with a
 `ConfigError` that names the variable.
 
-`docs/configuration.md` lists every field; `tests/test_config_docs.py` keeps the two in step.
+`docs/configuration.md` lists every field; `tests/test_configuration.py` keeps the two in step.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Render the configuration table of `docs/configuration.md` from the `Settings` class.
 
 `python -m catalyst_api.configdoc --write` rewrites the table between the markers in the doc;
-`tests/test_configuration_doc.py` fails when the committed doc differs from this rendering.
+`tests/test_configuration.py` fails when the committed doc differs from this rendering.
 """
 
 from __future__ import annotations

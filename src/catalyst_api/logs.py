@@ -1,8 +1,10 @@
 """JSON logs through structlog, with a last-line-of-defence secret scrubber.
 
 Code never logs secrets on purpose; the scrubber additionally replaces any registered secret
-value (settings secrets, every Hetzner token and bearer the process has seen) that slips into a
-log line with `<redacted>`.
+value that slips into a log line with `<redacted>`. Registered: the settings' secrets for the
+life of the process (`wiring`), and each OpenTofu run's job secrets (Hetzner token, Dynadot
+key/secret, GHCR token, kubeconfig bearer) while that run lasts (`provisioner`), so the set
+stays as small as the work in flight.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections import Counter
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import structlog
@@ -23,11 +27,35 @@ class SecretScrubber:
 
     def __init__(self) -> None:
         self._values: set[str] = set()
+        self._permanent: set[str] = set()
+        self._scoped: Counter[str] = Counter()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _worth_masking(values: tuple[str, ...]) -> list[str]:
+        return [v for v in values if v and len(v) >= 6]
+
     def register(self, *values: str) -> None:
+        """Mask these values for the life of the process."""
         with self._lock:
-            self._values.update(v for v in values if v and len(v) >= 6)
+            self._permanent.update(self._worth_masking(values))
+            self._values = self._permanent | set(self._scoped)
+
+    @contextmanager
+    def registered(self, *values: str) -> Iterator[None]:
+        """Mask these values while the block runs (nested and concurrent blocks may share a
+        value: it stays masked until the last of them ends)."""
+        masked = self._worth_masking(values)
+        with self._lock:
+            self._scoped.update(masked)
+            self._values = self._permanent | set(self._scoped)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._scoped.subtract(masked)
+                self._scoped = +self._scoped  # drop values no block holds any more
+                self._values = self._permanent | set(self._scoped)
 
     def scrub_text(self, text: str) -> str:
         for value in self._values:

@@ -1,8 +1,8 @@
 """Pure decisions of the deployment state machine: what a restart or a retry does next.
 
 Everything here is a function of the record (and whether the kubeconfig file exists), so the
-rules are tested as tables (`tests/deployments/test_machine.py`) and the service just applies
-the answer. Statuses and transitions: spec §4.3 with DESIGN items 3, 5 and 7.
+rules are tested as tables (`tests/deployments/test_restart_decisions.py`) and the service just
+applies the answer. Statuses and transitions: spec §4.3 with DESIGN items 3, 5 and 7.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ class RestartAction(Enum):
 
 @dataclass(frozen=True, slots=True)
 class RestartDecision:
+    """What `decide_restart` chose (the why of each branch is a comment there)."""
+
     action: RestartAction
-    reason: str = ""
 
 
 def decide_restart(dep: Deployment, *, kubeconfig_exists: bool) -> RestartDecision:
@@ -64,19 +65,19 @@ def decide_restart(dep: Deployment, *, kubeconfig_exists: bool) -> RestartDecisi
     status = dep.status
     result = dep.result
     if status in IN_FLIGHT_PHASE0:
-        return RestartDecision(RestartAction.ORPHANED, "phase 0 was in flight")
+        return RestartDecision(RestartAction.ORPHANED)  # phase 0 was in flight
     if status is Status.DESTROYING:
-        return RestartDecision(RestartAction.DESTROY_INTERRUPTED, "destroy was in flight")
+        return RestartDecision(RestartAction.DESTROY_INTERRUPTED)  # destroy was in flight
     if status is Status.PHASE1_WATCHING:
         if result is None:
-            return RestartDecision(RestartAction.ORPHANED, "phase1-watching without a result")
+            return RestartDecision(RestartAction.ORPHANED)  # phase1-watching without a result
         if result.phase1_finished_at is not None:
-            return RestartDecision(RestartAction.NONE, "phase 1 already finished")
+            return RestartDecision(RestartAction.NONE)  # phase 1 already finished
         if result.kubeconfig_path and kubeconfig_exists:
-            return RestartDecision(RestartAction.RESUME_PHASE1, "watch was in flight")
+            return RestartDecision(RestartAction.RESUME_PHASE1)  # watch was in flight
         if result.kubeconfig_path:
-            return RestartDecision(RestartAction.NONE, "kubeconfig file lost")
-        return RestartDecision(RestartAction.WAIT_FOR_KUBECONFIG, "postback not yet received")
+            return RestartDecision(RestartAction.NONE)  # kubeconfig file lost
+        return RestartDecision(RestartAction.WAIT_FOR_KUBECONFIG)  # postback not yet received
     # Spec §4.7, for records written by the original (ours always persist the end of Phase 1,
     # and a failure of ours after Phase 0 must stay failed): resume the watch.
     if (
@@ -87,5 +88,5 @@ def decide_restart(dep: Deployment, *, kubeconfig_exists: bool) -> RestartDecisi
         and result.phase1_finished_at is None
         and kubeconfig_exists
     ):
-        return RestartDecision(RestartAction.RESUME_PHASE1, "phase 1 never finished")
+        return RestartDecision(RestartAction.RESUME_PHASE1)  # phase 1 never finished
     return RestartDecision(RestartAction.NONE)

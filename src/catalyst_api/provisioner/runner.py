@@ -22,7 +22,8 @@ Decisions where the original is silent or differs:
   exist only in memory and in that child's environment for the duration of the run, never in
   a file. catalyst-api's own environment (e.g. `CATALYST_GHCR_PULL_TOKEN`) is not inherited.
 - OpenTofu runs with umask 077 (process.py): state, backup, plan and `.terraform/` are private.
-- Every message is scrubbed of the job's secret values before it becomes an event.
+- Every message is scrubbed of the job's secret values before it becomes an event, and the
+  process log scrubber masks them while the run lasts (`logs.SecretScrubber.registered`).
 - The plan file (`tfplan`) embeds every variable value, secrets included; it is deleted as soon
   as `apply` ends (success, failure, timeout or cancellation), and the startup sweep
   (`workdir.secure_root`) deletes one a kill -9 left behind. State never holds variables.
@@ -43,6 +44,7 @@ import orjson
 
 from catalyst_api.config import Settings, format_go_duration
 from catalyst_api.events.models import Emit, Event
+from catalyst_api.logs import scrubber
 from catalyst_api.provisioner import workdir as wd
 from catalyst_api.provisioner.jsonui import ProgressTracker, parse_line
 from catalyst_api.provisioner.models import (
@@ -304,7 +306,8 @@ class TofuProvisioner:
             raise ProvisionError(f"another OpenTofu run is in progress for {job.sovereign_fqdn}")
         self._busy.add(key)
         try:
-            yield key
+            with scrubber.registered(*job.secret_values()):
+                yield key
         finally:
             self._busy.discard(key)
 

@@ -3,7 +3,7 @@
 `catalyst-api serve --sandbox` (`wiring.sandbox_app`) runs the real pipeline against
 in-process stand-ins on loopback: the sandbox cloud (`cloud`, `routes`: Hetzner-like token check
 and the resources `infra/sandbox` creates), simulated Sovereigns (`sovereign`: a fake
-kube-apiserver over TLS with a persistent CA (`certs`, `cluster`), the kubeconfig postback
+kube-apiserver over TLS with a persistent CA (`cluster`), the kubeconfig postback
 (`postback`) and a Flux simulator (`flux`, `kit`, `manifests`, `helmlog`)), and the fake Dynadot
 (`zones`). Their state lives in `<data root>/sandbox/` (`persistence`) and survives restarts.
 Also here: the fake kube-apiserver (`fakekube`), the fake Dynadot and pool-domain-manager.
