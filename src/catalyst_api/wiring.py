@@ -20,6 +20,7 @@ from .deployments import (
     Collaborators,
     DeploymentService,
     KubeconfigFiles,
+    Lifecycle,
     Phase1Runner,
     PoolDomains,
     Provisioner,
@@ -170,7 +171,8 @@ async def build_services(
             httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=False)
         )
         pool_domains = ov.pool_domains or build_pool_domains(settings, managed, http)
-        supervisor = RunSupervisor()
+        lifecycle = Lifecycle(records=records)
+        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=ov.shutdown_grace)
         deps = Collaborators(
             settings=settings,
             records=records,
@@ -182,6 +184,7 @@ async def build_services(
         )
         service = DeploymentService(
             deps=deps,
+            lifecycle=lifecycle,
             supervisor=supervisor,
             is_managed_domain=managed.is_managed,
             pdm_mode=bool(settings.pool_domain_manager_url),
@@ -214,7 +217,7 @@ async def build_services(
             maybe = setup(services, stack)
             if hasattr(maybe, "__await__"):
                 await maybe
-        stack.push_async_callback(supervisor.aclose, ov.shutdown_grace)
+        stack.push_async_callback(supervisor.stop)
         await _secure_tofu_root(settings)
         await service.load()
         yield services

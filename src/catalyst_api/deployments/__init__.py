@@ -2,15 +2,18 @@
 
 What: `DeploymentService` creates deployments (validation, pool reservation, persistence),
 answers reads, accepts the kubeconfig postback, and runs Phase 0 → DNS → Phase 1, retries and
-destroys in the background (`Runs`, owned by `RunSupervisor`).
-Setup: `wiring.build_services` builds it with its `Collaborators` (store, event hub, backends).
+destroys in the background (`Runs` bodies, started and ended by `RunSupervisor`). Every change
+of a deployment's status goes through a named `Lifecycle` transition.
+Setup: `wiring.build_services` builds it with its `Collaborators` (store, event hub, backends),
+the `Lifecycle` and the `RunSupervisor`.
 Trade-off: state lives in memory and is written through on every change; the event history is
 kept out of the record so emitting never rewrites it.
 """
 
 from .kubeconfigs import KubeconfigFiles
+from .lifecycle import Lifecycle, Transition, TransitionRefused
 from .machine import PHASE0_NAMES, PHASE1_NAMES
-from .models import Deployment, DeploymentRequest, Result, Status
+from .models import Deployment, DeploymentRequest, FailureStage, Result, Status
 from .ports import (
     DnsError,
     Phase1Outcome,
@@ -22,7 +25,7 @@ from .ports import (
 from .postback import KUBECONFIG_MAX_BYTES
 from .runs import Collaborators, Runs
 from .service import DeploymentService
-from .supervisor import RunSupervisor
+from .supervisor import RunKind, RunSupervisor
 
 __all__ = [
     "KUBECONFIG_MAX_BYTES",
@@ -33,14 +36,19 @@ __all__ = [
     "DeploymentRequest",
     "DeploymentService",
     "DnsError",
+    "FailureStage",
     "KubeconfigFiles",
+    "Lifecycle",
     "Phase1Outcome",
     "Phase1Runner",
     "PoolDomains",
     "Provisioner",
     "Reservation",
     "Result",
+    "RunKind",
     "RunSupervisor",
     "Runs",
     "Status",
+    "Transition",
+    "TransitionRefused",
 ]

@@ -4,26 +4,60 @@ destroy and refresh-watch apart (issue 10)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import SecretStr
 
 from ..errors import Conflict, InvalidBody, InvalidRequest
 from ..events import Event
-from ._base import ServiceBase, stream_url, subdomain_conflict
 from .bearer import mint_bearer
 from .decode import decode_json_object
+from .lifecycle import Lifecycle
+from .lookup import Deployments, stream_url
 from .machine import PHASE0_NAMES, PHASE1_NAMES
 from .models import IN_FLIGHT_PHASE0, Deployment, Status
+from .pools import PoolRules, stamp_server_secrets
+from .recent import MANUAL_RETRY_WINDOW, RecentKeys
+from .runs import Collaborators, Runs
+from .supervisor import RunKind, RunSupervisor
 
-__all__ = ["ActionsMixin"]
+__all__ = ["DeploymentActions"]
+
+StopRefreshWatch = Callable[[str], None]
 
 
-class ActionsMixin(ServiceBase):
+class DeploymentActions:
+    """Operator actions on an existing deployment: retry, destroy, and the refresh-watch guard.
+
+    Owns the refresh-watch calls in flight per deployment (a DELETE is refused meanwhile) and
+    the window that records a Phase 1 manual-retry event once."""
+
+    def __init__(
+        self,
+        *,
+        deps: Collaborators,
+        lifecycle: Lifecycle,
+        deployments: Deployments,
+        runs: Runs,
+        supervisor: RunSupervisor,
+        pools: PoolRules,
+        stop_refresh_watch: StopRefreshWatch | None = None,
+    ) -> None:
+        self._deps = deps
+        self._lifecycle = lifecycle
+        self._deployments = deployments
+        self._runs = runs
+        self._supervisor = supervisor
+        self._pools = pools
+        # How a destroy stops a refresh watcher that is still observing the cluster.
+        self._stop_refresh_watch = stop_refresh_watch or (lambda _deployment_id: None)
+        self.refreshing: dict[str, int] = {}
+        self._manual_retries = RecentKeys(MANUAL_RETRY_WINDOW)
+
     async def retry(self, deployment_id: str, phase: str, body: bytes) -> dict[str, Any]:
         """`POST .../phases/{phase}/retry` (spec §6.6, DESIGN item 7)."""
-        dep = self.get(deployment_id)
+        dep = self._deployments.get(deployment_id)
         if phase in PHASE1_NAMES:
             return self._phase1_manual_retry(dep, phase)
         if phase not in PHASE0_NAMES:
@@ -34,7 +68,7 @@ class ActionsMixin(ServiceBase):
                     "canonical phase list"
                 },
             )
-        if self.supervisor.is_running(dep.id) or dep.status in IN_FLIGHT_PHASE0:
+        if self._supervisor.is_running(dep.id) or dep.status in IN_FLIGHT_PHASE0:
             raise Conflict(
                 "in-flight",
                 body={
@@ -48,31 +82,20 @@ class ActionsMixin(ServiceBase):
                 "this deployment was destroyed; create a new deployment instead of retrying",
             )
         # A failed deployment with nothing in its state released its FQDN (DESIGN item 6).
-        self.check_fqdn_free(dep.request.sovereign_fqdn, exclude=dep)
+        self._deployments.check_fqdn_free(dep.request.sovereign_fqdn, exclude=dep)
         token = _token_from_body(body)
         if token:
             dep.request.hetzner_token = SecretStr(token)
         if not dep.request.hetzner_token_usable():
             raise _credentials_required("retry")
-        if dep.request.is_pool and not dep.request.ghcr_pull_token.get_secret_value():
-            dep.request.ghcr_pull_token = self.deps.settings.ghcr_pull_token
-        if dep.request.is_pool:
-            dep.request.dynadot_key = self.deps.settings.dynadot_api_key
-            dep.request.dynadot_secret = self.deps.settings.dynadot_api_secret
-        await self._ensure_reservation(dep)
+        stamp_server_secrets(dep.request, self._deps.settings)
+        await self._pools.ensure_reservation(dep)
         if dep.bearer_token is None and not (dep.result and dep.result.kubeconfig_path):
             plaintext, digest = mint_bearer()
             dep.bearer_token = SecretStr(plaintext)
             dep.kubeconfig_bearer_hash = digest
-        dep.status = Status.PROVISIONING
-        dep.error = ""
-        dep.failure_stage = ""
-        dep.finished_at = None
-        if dep.result is not None:
-            dep.result.phase1_finished_at = None
-            dep.result.phase1_outcome = ""
-        await self.runs.save(dep)
-        self.start_provision(dep, retry_phase=phase)
+        await self._lifecycle.begin_retry(dep)
+        self._supervisor.start(dep, RunKind.PHASE0, self._runs.provision(dep, retry_phase=phase))
         return {
             "id": dep.id,
             "status": str(dep.status),
@@ -82,29 +105,9 @@ class ActionsMixin(ServiceBase):
             "workdir (idempotent). Reopen the SSE stream to follow progress.",
         }
 
-    async def _ensure_reservation(self, dep: Deployment) -> None:
-        """A retried pool deployment whose PDM reservation was released reserves again."""
-        pool = self.deps.pool_domains
-        if not dep.request.is_pool or pool is None or dep.pdm_reservation_token:
-            return
-        if not self.pdm_mode and dep.pdm_pool_domain:
-            return
-        pool_domain = dep.request.sovereign_pool_domain.strip().lower()
-        sub = dep.request.sovereign_subdomain.strip().lower()
-        if not self.is_managed_domain(pool_domain):
-            return
-        if not self.pdm_mode and self.registry.pool_subdomain_held(pool_domain, sub, exclude=dep):
-            raise subdomain_conflict()
-        reservation = await pool.reserve(
-            deployment_id=dep.id, pool_domain=pool_domain, subdomain=sub
-        )
-        dep.pdm_reservation_token = reservation.token
-        dep.pdm_pool_domain = reservation.pool_domain
-        dep.pdm_subdomain = reservation.subdomain
-
     def _phase1_manual_retry(self, dep: Deployment, phase: str) -> dict[str, Any]:
         release = phase if phase.startswith("bp-") else f"bp-{phase}"
-        if self.manual_retries.first_in_window((dep.id, release)):
+        if self._manual_retries.first_in_window((dep.id, release)):
             self._emit_manual_retry(dep, phase, release)
         return {
             "id": dep.id,
@@ -118,7 +121,7 @@ class ActionsMixin(ServiceBase):
 
     def _emit_manual_retry(self, dep: Deployment, phase: str, release: str) -> None:
         """The runbook event, recorded once per phase per `MANUAL_RETRY_WINDOW` seconds."""
-        self.deps.hub.stream(dep.id).emit(
+        self._deps.hub.stream(dep.id).emit(
             Event(
                 phase=phase,
                 message="Phase 1 retry: this HelmRelease is reconciled by Flux on the new "
@@ -135,9 +138,9 @@ class ActionsMixin(ServiceBase):
 
     async def destroy(self, deployment_id: str, body: bytes) -> dict[str, Any]:
         """`DELETE /api/v1/deployments/{id}` (DESIGN item 5): 202 and a background destroy."""
-        dep = self.get(deployment_id)
+        dep = self._deployments.get(deployment_id)
         if (
-            self.supervisor.is_running(dep.id)
+            self._supervisor.is_running(dep.id)
             or dep.status in IN_FLIGHT_PHASE0
             or dep.status is Status.DESTROYING
         ):
@@ -160,15 +163,9 @@ class ActionsMixin(ServiceBase):
             raise _credentials_required("destroy")
         if token:
             dep.request.hetzner_token = secret
-        dep.status = Status.DESTROYING
-        dep.error = ""
-        dep.finished_at = None
-        self.stop_refresh_watch(dep.id)  # the cluster is going away: nothing left to observe
-        await self.runs.save(dep)
-        self.deps.hub.stream(dep.id).begin_run()
-        self.supervisor.start_run(
-            dep.id, f"deploy:{dep.id}:destroy", self.runs.destroy(dep, secret)
-        )
+        self._stop_refresh_watch(dep.id)  # the cluster is going away: nothing left to observe
+        await self._lifecycle.begin_destroy(dep)
+        self._supervisor.start(dep, RunKind.DESTROY, self._runs.destroy(dep, secret))
         return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
 
     # --- refresh-watch guard -------------------------------------------------------------------

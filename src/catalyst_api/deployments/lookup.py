@@ -1,21 +1,16 @@
-"""State shared by the deployment service's parts (`DeploymentService` is assembled from
-`rehydrate`, `postback` and `actions`): collaborators, the registry and the lookups."""
+"""Lookups every part of the deployment service shares: a deployment by id, who holds an FQDN,
+and the wire shapes of the 409s they answer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ..errors import Conflict, DeploymentNotFound
-from ..events import DeploymentStream
-from .machine import RestartAction
 from .models import Deployment
-from .recent import MANUAL_RETRY_WINDOW, RecentKeys
+from .ports import Provisioner
 from .registry import IN_PROGRESS, Registry
-from .runs import Collaborators, Runs
-from .supervisor import RunSupervisor
 
-__all__ = ["IsManagedDomain", "ServiceBase", "fqdn_in_use", "stream_url", "subdomain_conflict"]
+__all__ = ["Deployments", "IsManagedDomain", "fqdn_in_use", "stream_url", "subdomain_conflict"]
 
 IsManagedDomain = Callable[[str], bool]
 
@@ -45,30 +40,12 @@ def fqdn_in_use(fqdn: str, holder_id: str, holder: Deployment | None) -> Conflic
     )
 
 
-class ServiceBase:
-    """Collaborators and lookups every part of the service uses."""
+class Deployments:
+    """The registry plus the lookups that answer 404 / 409 (`fqdn-in-use`)."""
 
-    def __init__(
-        self,
-        *,
-        deps: Collaborators,
-        supervisor: RunSupervisor,
-        is_managed_domain: IsManagedDomain,
-        pdm_mode: bool,
-        stop_refresh_watch: Callable[[str], None] | None = None,
-    ) -> None:
-        self.deps = deps
-        self.runs = Runs(deps)
-        self.supervisor = supervisor
-        self.registry = Registry()
-        self.is_managed_domain = is_managed_domain
-        self.pdm_mode = pdm_mode
-        self._pending_resume: dict[str, RestartAction] = {}
-        self.manual_retries = RecentKeys(MANUAL_RETRY_WINDOW)
-        # refresh-watch calls in flight per deployment (DELETE is refused meanwhile), and how a
-        # destroy stops a refresh watcher that is still observing the cluster.
-        self.refreshing: dict[str, int] = {}
-        self.stop_refresh_watch = stop_refresh_watch or (lambda _deployment_id: None)
+    def __init__(self, *, registry: Registry, provisioner: Provisioner) -> None:
+        self.registry = registry
+        self._provisioner = provisioner
 
     def get(self, deployment_id: str) -> Deployment:
         dep = self.registry.get(deployment_id)
@@ -79,7 +56,7 @@ class ServiceBase:
     def holds_cloud_state(self, dep: Deployment) -> bool:
         """Whether the deployment's OpenTofu state records resources (the provisioner reads
         its workdir; a failed deployment holds its FQDN while this is true)."""
-        return self.deps.provisioner.has_state(
+        return self._provisioner.has_state(
             dep.request.sovereign_fqdn.strip(), workdir=dep.tofu_workdir
         )
 
@@ -88,17 +65,3 @@ class ServiceBase:
         holder_id = self.registry.fqdn_holder(fqdn, self.holds_cloud_state, exclude=exclude)
         if holder_id is not None:
             raise fqdn_in_use(fqdn, holder_id, self.registry.get(holder_id))
-
-    def state(self, dep: Deployment) -> dict[str, Any]:
-        return dep.state(self.deps.hub.count(dep.id))
-
-    def stream(self, dep: Deployment) -> DeploymentStream:
-        return self.deps.hub.stream(dep.id)
-
-    def start_provision(self, dep: Deployment, *, retry_phase: str | None) -> None:
-        """Begin a provision run (Phase 0 → DNS → postback → Phase 1)."""
-        self.deps.hub.stream(dep.id).begin_run()
-        self.deps.phase1_started.discard(dep.id)
-        self.supervisor.start_run(
-            dep.id, f"deploy:{dep.id}:phase0", self.runs.provision(dep, retry_phase=retry_phase)
-        )

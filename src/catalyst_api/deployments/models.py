@@ -23,6 +23,7 @@ __all__ = [
     "REDACTED",
     "Deployment",
     "DeploymentRequest",
+    "FailureStage",
     "RegionSpec",
     "Result",
     "Status",
@@ -43,9 +44,26 @@ class Status(StrEnum):
     DESTROYED = "destroyed"
 
 
+class FailureStage(StrEnum):
+    """Where a failed deployment failed; decides what a later kubeconfig PUT may do."""
+
+    PHASE0 = "phase0"
+    DNS = "dns"
+    KUBECONFIG_WAIT = "kubeconfig-wait"
+    PHASE1 = "phase1"
+    DESTROY = "destroy"
+
+
 IN_FLIGHT_PHASE0 = frozenset(
     {Status.PENDING, Status.PROVISIONING, Status.TOFU_APPLYING, Status.FLUX_BOOTSTRAPPING}
 )
+
+
+def _failure_stage(value: Any) -> FailureStage | None:
+    try:
+        return FailureStage(value) if value else None
+    except ValueError:
+        return None
 
 
 def _str(value: Any) -> str:
@@ -223,7 +241,7 @@ class Deployment:
     # Ours (not in the original's records):
     phase0_finished_at: datetime | None = None
     dns_committed: bool = False
-    failure_stage: str = ""
+    failure_stage: FailureStage | None = None
     tofu_workdir: str = ""  # "" = legacy `<fqdn-dashed>` (records of older versions / the original)
     # Memory only:
     bearer_token: SecretStr | None = None
@@ -256,8 +274,8 @@ class Deployment:
             out["phase0FinishedAt"] = format_rfc3339_nano(self.phase0_finished_at)
         if self.dns_committed:
             out["dnsCommitted"] = True
-        if self.failure_stage and self.status is Status.FAILED:
-            out["failureStage"] = self.failure_stage
+        if self.failure_stage is not None and self.status is Status.FAILED:
+            out["failureStage"] = self.failure_stage.value
         if self.tofu_workdir:
             out["tofuWorkdir"] = self.tofu_workdir
         return out
@@ -289,7 +307,7 @@ class Deployment:
             kubeconfig_bearer_hash=_str(raw.get("kubeconfigBearerHash")),
             phase0_finished_at=parse_time(raw.get("phase0FinishedAt")),
             dns_committed=raw.get("dnsCommitted") is True,
-            failure_stage=_str(raw.get("failureStage")),
+            failure_stage=_failure_stage(raw.get("failureStage")),
             tofu_workdir=_str(raw.get("tofuWorkdir")),
         )
 

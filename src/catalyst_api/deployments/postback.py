@@ -7,23 +7,42 @@ import structlog
 
 from ..errors import Conflict, Forbidden, Gone, Unauthorized, Unprocessable
 from ..events import Event
-from ._base import ServiceBase
 from .bearer import bearer_matches, parse_bearer_header
 from .kubeconfigs import describe_os_error
-from .models import Deployment, Result, Status
-from .runs import KUBECONFIG_WAIT_STAGE
+from .lifecycle import Lifecycle
+from .lookup import Deployments
+from .models import Deployment, FailureStage, Status
+from .runs import Collaborators, Runs
+from .supervisor import RunKind, RunSupervisor
 
-__all__ = ["KUBECONFIG_MAX_BYTES", "PostbackMixin"]
+__all__ = ["KUBECONFIG_MAX_BYTES", "KubeconfigPostback"]
 
 log = structlog.get_logger(__name__)
 
 KUBECONFIG_MAX_BYTES = 1 << 20
 
 
-class PostbackMixin(ServiceBase):
+class KubeconfigPostback:
+    """The kubeconfig PUT and GET; a late postback starts Phase 1."""
+
+    def __init__(
+        self,
+        *,
+        deps: Collaborators,
+        lifecycle: Lifecycle,
+        deployments: Deployments,
+        runs: Runs,
+        supervisor: RunSupervisor,
+    ) -> None:
+        self._deps = deps
+        self._lifecycle = lifecycle
+        self._deployments = deployments
+        self._runs = runs
+        self._supervisor = supervisor
+
     def authorize_kubeconfig_put(self, deployment_id: str, authorization: str | None) -> Deployment:
         """Checks 1–5 of spec §3.11, before the body is read."""
-        dep = self.get(deployment_id)
+        dep = self._deployments.get(deployment_id)
         token = parse_bearer_header(authorization)
         if not token:
             raise Unauthorized("missing-bearer", "Authorization: Bearer <token> header is required")
@@ -50,11 +69,8 @@ class PostbackMixin(ServiceBase):
             raise Unprocessable("empty-body", "kubeconfig body is empty")
         async with dep.lock:
             _refuse_if_already_set(dep)
-            path = await self.deps.kubeconfigs.write(dep.id, body)
-            if dep.result is None:
-                dep.result = Result(sovereign_fqdn=dep.request.sovereign_fqdn)
-            dep.result.kubeconfig_path = str(path)
-            await self.runs.save(dep)
+            path = await self._deps.kubeconfigs.write(dep.id, body)
+            await self._lifecycle.kubeconfig_captured(dep, str(path))
         log.info(
             "kubeconfig captured",
             deployment_id=dep.id,
@@ -62,23 +78,22 @@ class PostbackMixin(ServiceBase):
             path=str(path),
             bytes=len(body),
         )
-        self.deps.hub.stream(dep.id).emit(
+        self._deps.hub.stream(dep.id).emit(
             Event(
                 phase="kubeconfig",
                 message=f"Kubeconfig received from the new Sovereign's cloud-init ({len(body)} "
                 "bytes); Phase 1 can watch the bootstrap kit",
             )
         )
-        self.runs.kubeconfig_event(dep.id).set()
-        if self.supervisor.is_running(dep.id) or not _postback_may_start_phase1(dep):
+        self._runs.kubeconfig_arrived(dep.id)
+        if self._supervisor.is_running(dep.id) or not _postback_may_start_phase1(dep):
             return
-        if dep.result.phase1_finished_at is None:
-            self.deps.hub.stream(dep.id).begin_run()
-            self.supervisor.start_run(dep.id, f"deploy:{dep.id}:phase1", self.runs.phase1_only(dep))
+        if dep.result is not None and dep.result.phase1_finished_at is None:
+            self._supervisor.start(dep, RunKind.PHASE1, self._runs.phase1_only(dep))
 
     async def read_kubeconfig(self, deployment_id: str) -> tuple[bytes, str]:
         """The kubeconfig bytes and the download file name (spec §3.10)."""
-        dep = self.get(deployment_id)
+        dep = self._deployments.get(deployment_id)
         if dep.status is Status.DESTROYED:
             raise Gone(
                 "deployment-destroyed",
@@ -93,7 +108,7 @@ class PostbackMixin(ServiceBase):
                 "capture happens when the new Sovereign's cloud-init PUTs to this endpoint.",
             )
         try:
-            data = await self.deps.kubeconfigs.read(path)
+            data = await self._deps.kubeconfigs.read(path)
         except OSError as exc:
             raise Conflict(
                 "kubeconfig-file-missing",
@@ -110,8 +125,8 @@ def _postback_may_start_phase1(dep: Deployment) -> bool:
     if dep.status is Status.PHASE1_WATCHING:
         return True
     if dep.status is Status.FAILED:
-        return dep.failure_stage in (KUBECONFIG_WAIT_STAGE, "")
-    return dep.status is Status.READY and dep.failure_stage == ""
+        return dep.failure_stage in (FailureStage.KUBECONFIG_WAIT, None)
+    return dep.status is Status.READY and dep.failure_stage is None
 
 
 def _refuse_if_already_set(dep: Deployment) -> None:

@@ -1,16 +1,16 @@
 """The bodies of background runs: provision (Phase 0 → DNS → kubeconfig → Phase 1), Phase 1
 alone, and destroy.
 
-Each run is started by `DeploymentService` through the `RunSupervisor` after it called
-`begin_run()` on the deployment's stream; each run ends the stream (`event: done`) in its
-`finally`, and writes its terminal state with a shielded save so cancellation still records it.
+`RunSupervisor.start` runs each body: it begins and ends the deployment's stream and records what
+a body did not (a crash, a cancellation). Bodies record their outcomes through `Lifecycle`
+transitions. `Runs` owns the runtime state of the runs: who waits for a kubeconfig postback and
+which deployments have a Phase 1 watch in progress.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from pydantic import SecretStr
@@ -21,29 +21,17 @@ from ..provisioner import ProvisionError, ProvisionJob
 from ..store import RecordStore
 from ..timefmt import utcnow
 from .kubeconfigs import KubeconfigFiles, describe_os_error
-from .machine import orphan_message
-from .models import IN_FLIGHT_PHASE0, Deployment, Result, Status
-from .ports import DnsError, Phase1Outcome, Phase1Runner, PoolDomains, Provisioner, Reservation
+from .lifecycle import Lifecycle
+from .models import Deployment, FailureStage
+from .ports import DnsError, Phase1Runner, PoolDomains, Provisioner, Reservation
 
 __all__ = [
-    "FLUX_NOT_RECONCILING_MESSAGE",
-    "KUBECONFIG_WAIT_STAGE",
     "Collaborators",
     "Runs",
     "kubeconfig_timeout_message",
 ]
 
 log = structlog.get_logger(__name__)
-
-FLUX_NOT_RECONCILING_MESSAGE = (
-    "Phase 1 watch saw zero HelmReleases — the bootstrap-kit Kustomization on the new Sovereign "
-    "is not reconciling. Operator: inspect `flux get kustomization -n flux-system` and "
-    "`kubectl describe kustomization -n flux-system` on the new cluster (see "
-    'docs/RUNBOOK-PROVISIONING.md §"Phase 1 watch shows 0 HelmReleases").'
-)
-
-
-KUBECONFIG_WAIT_STAGE = "kubeconfig-wait"
 
 
 def kubeconfig_timeout_message(wait: str, api_url: str) -> str:
@@ -60,7 +48,7 @@ def kubeconfig_timeout_message(wait: str, api_url: str) -> str:
 
 @dataclass
 class Collaborators:
-    """Everything a run touches, wired once by `wiring.build_services`."""
+    """The dependencies runs touch, wired once by `wiring.build_services` (no runtime state)."""
 
     settings: Settings
     records: RecordStore
@@ -69,34 +57,28 @@ class Collaborators:
     phase1: Phase1Runner
     kubeconfigs: KubeconfigFiles
     pool_domains: PoolDomains | None = None
-    kubeconfig_arrived: dict[str, asyncio.Event] = field(default_factory=dict)
-    phase1_started: set[str] = field(default_factory=set)
 
 
 class Runs:
-    """Run bodies; stateless apart from the shared collaborators."""
+    """Run bodies, and the runtime state they share with the kubeconfig postback."""
 
-    def __init__(self, deps: Collaborators) -> None:
+    def __init__(self, *, deps: Collaborators, lifecycle: Lifecycle) -> None:
         self.deps = deps
+        self.lifecycle = lifecycle
+        self._kubeconfig_arrived: dict[str, asyncio.Event] = {}
+        self._phase1_running: set[str] = set()
 
     # --- helpers ---------------------------------------------------------------------------------
-
-    async def save(self, dep: Deployment) -> None:
-        """Persist the record; shielded so a cancelled run still writes its last state."""
-        record = dep.to_record()
-        await asyncio.shield(self.deps.records.save(dep.id, record))
 
     def emitter(self, dep: Deployment) -> Emit:
         return self.deps.hub.emitter(dep.id)
 
-    async def fail(self, dep: Deployment, error: str, *, stage: str) -> None:
-        """Record a failure; `stage` (phase0, dns, kubeconfig-wait, phase1, destroy) decides
-        what a later kubeconfig PUT may do."""
-        dep.status = Status.FAILED
-        dep.error = error
-        dep.failure_stage = stage
-        dep.finished_at = utcnow()
-        await self.save(dep)
+    def kubeconfig_arrived(self, deployment_id: str) -> None:
+        """The postback stored a kubeconfig: wake a run waiting for it."""
+        self._kubeconfig_event(deployment_id).set()
+
+    def _kubeconfig_event(self, deployment_id: str) -> asyncio.Event:
+        return self._kubeconfig_arrived.setdefault(deployment_id, asyncio.Event())
 
     def job_for(self, dep: Deployment, token: SecretStr | None = None) -> ProvisionJob:
         req = dep.request
@@ -132,44 +114,26 @@ class Runs:
     # --- provision ---------------------------------------------------------------------------
 
     async def provision(self, dep: Deployment, *, retry_phase: str | None = None) -> None:
-        """Phase 0 → DNS commit → wait for the kubeconfig → Phase 1; always ends the stream."""
-        stream = self.deps.hub.stream(dep.id)
+        """Phase 0 → DNS commit → wait for the kubeconfig → Phase 1."""
         emit = self.deps.hub.emitter(dep.id)
-        try:
-            if retry_phase:
-                emit(
-                    Event(
-                        phase=retry_phase,
-                        message=f'Retry initiated for phase "{retry_phase}" — running '
-                        "`tofu apply` against existing workdir (idempotent).",
-                    )
+        if retry_phase:
+            emit(
+                Event(
+                    phase=retry_phase,
+                    message=f'Retry initiated for phase "{retry_phase}" — running '
+                    "`tofu apply` against existing workdir (idempotent).",
                 )
-            try:
-                outputs = await self.deps.provisioner.apply(self.job_for(dep), emit)
-            except ProvisionError as exc:
-                await self.fail(dep, str(exc), stage="phase0")
-                await self._release_after_failure(dep, emit)
-                return
-            result = dep.result or Result()
-            result.sovereign_fqdn = outputs.sovereign_fqdn or dep.request.sovereign_fqdn
-            result.control_plane_ip = outputs.control_plane_ip
-            result.load_balancer_ip = outputs.load_balancer_ip
-            result.console_url = outputs.console_url
-            result.gitops_repo_url = outputs.gitops_repo_url
-            dep.result = result
-            dep.status = Status.PHASE1_WATCHING
-            dep.error = ""
-            dep.phase0_finished_at = utcnow()
-            await self.save(dep)
-            if not await self._commit_dns(dep, emit):
-                return
-            await self.await_kubeconfig_then_phase1(dep)
-        except asyncio.CancelledError:
-            if dep.status in IN_FLIGHT_PHASE0:
-                await self.fail(dep, orphan_message(dep.id), stage="phase0")
-            raise
-        finally:
-            stream.end_run()
+            )
+        try:
+            outputs = await self.deps.provisioner.apply(self.job_for(dep), emit)
+        except ProvisionError as exc:
+            await self.lifecycle.fail(dep, FailureStage.PHASE0, str(exc))
+            await self._release_after_failure(dep, emit)
+            return
+        await self.lifecycle.phase0_succeeded(dep, outputs)
+        if not await self._commit_dns(dep, emit):
+            return
+        await self.await_kubeconfig_then_phase1(dep)
 
     async def _commit_dns(self, dep: Deployment, emit: Emit) -> bool:
         reservation = self.reservation_of(dep)
@@ -186,10 +150,9 @@ class Runs:
             )
         except DnsError as exc:
             emit(Event(phase="dns", level="error", message=str(exc)))
-            await self.fail(dep, f"dns: {exc}", stage="dns")
+            await self.lifecycle.fail(dep, FailureStage.DNS, f"dns: {exc}")
             return False
-        dep.dns_committed = True
-        await self.save(dep)
+        await self.lifecycle.dns_committed(dep)
         return True
 
     async def _release_after_failure(self, dep: Deployment, emit: Emit) -> None:
@@ -203,12 +166,9 @@ class Runs:
             log.warning("pool subdomain release failed", deployment_id=dep.id, error=str(exc))
             return
         dep.pdm_reservation_token = ""
-        await self.save(dep)
+        await self.lifecycle.record_changed(dep)
 
     # --- kubeconfig wait and Phase 1 ---------------------------------------------------------
-
-    def kubeconfig_event(self, deployment_id: str) -> asyncio.Event:
-        return self.deps.kubeconfig_arrived.setdefault(deployment_id, asyncio.Event())
 
     async def await_kubeconfig_then_phase1(self, dep: Deployment, *, resume: bool = False) -> None:
         """Wait (until Phase 0 end + CATALYST_KUBECONFIG_WAIT_TIMEOUT) for the postback, then
@@ -226,7 +186,7 @@ class Runs:
                     f"kubeconfig back (up to {format_go_duration(wait)} after Phase 0)",
                 )
             )
-            arrived = self.kubeconfig_event(dep.id)
+            arrived = self._kubeconfig_event(dep.id)
             try:
                 async with asyncio.timeout(max(remaining, 0.0)):
                     while not (dep.result and dep.result.kubeconfig_path):
@@ -235,19 +195,15 @@ class Runs:
             except TimeoutError:
                 message = kubeconfig_timeout_message(
                     format_go_duration(wait), settings.api_public_url
-                ).replace("{id}", dep.id)
+                )
                 emit(Event(phase="kubeconfig", level="error", message=message))
-                await self.fail(dep, message, stage=KUBECONFIG_WAIT_STAGE)
+                await self.lifecycle.fail(dep, FailureStage.KUBECONFIG_WAIT, message)
                 return
         await self.phase1(dep, resume=resume)
 
     async def phase1_only(self, dep: Deployment) -> None:
         """A run that is only Phase 1 (kubeconfig PUT after the run ended, or resume)."""
-        stream = self.deps.hub.stream(dep.id)
-        try:
-            await self.await_kubeconfig_then_phase1(dep, resume=True)
-        finally:
-            stream.end_run()
+        await self.await_kubeconfig_then_phase1(dep, resume=True)
 
     def reported_states(self, dep: Deployment) -> dict[str, str]:
         """The last state each component was reported in, from the event history."""
@@ -263,13 +219,17 @@ class Runs:
 
         A resumed watch (restart, late postback) starts from the states already reported, so
         it emits only changes; a fresh run (create, retry) reports every component again."""
-        if dep.id in self.deps.phase1_started:
+        if dep.id in self._phase1_running:
             return
-        self.deps.phase1_started.add(dep.id)
+        self._phase1_running.add(dep.id)
+        try:
+            await self._watch(dep, resume=resume)
+        finally:
+            self._phase1_running.discard(dep.id)
+
+    async def _watch(self, dep: Deployment, *, resume: bool) -> None:
         emit = self.emitter(dep)
-        if dep.status is not Status.PHASE1_WATCHING:
-            dep.status = Status.PHASE1_WATCHING
-            await self.save(dep)
+        await self.lifecycle.watch_phase1(dep)
         path = dep.result.kubeconfig_path if dep.result else ""
         try:
             kubeconfig = await self.deps.kubeconfigs.read(path)
@@ -278,43 +238,15 @@ class Runs:
                 "open", path, exc
             )
             emit(Event(phase="component", level="error", message=message))
-            await self.fail(dep, message, stage="phase1")
+            await self.lifecycle.fail(dep, FailureStage.PHASE1, message)
             return
-        try:
-            outcome = await self.deps.phase1.run(
-                deployment_id=dep.id,
-                kubeconfig=kubeconfig,
-                emit=emit,
-                known_states=self.reported_states(dep) if resume else None,
-            )
-        finally:
-            self.deps.phase1_started.discard(dep.id)
-        await self.mark_phase1_done(dep, outcome)
-
-    async def mark_phase1_done(self, dep: Deployment, outcome: Phase1Outcome) -> None:
-        """Spec §8.4, persisted (the original forgot to save it)."""
-        result = dep.result or Result(sovereign_fqdn=dep.request.sovereign_fqdn)
-        dep.result = result
-        now = utcnow()
-        result.component_states = dict(outcome.states)
-        result.phase1_finished_at = now
-        result.phase1_outcome = outcome.outcome
-        dep.finished_at = now
-        failed = sum(1 for state in outcome.states.values() if state == "failed")
-        dep.failure_stage = "phase1"
-        if outcome.error:
-            dep.status, dep.error = Status.FAILED, outcome.error
-        elif outcome.outcome == "flux-not-reconciling":
-            dep.status, dep.error = Status.FAILED, FLUX_NOT_RECONCILING_MESSAGE
-        elif failed:
-            dep.status = Status.FAILED
-            dep.error = (
-                f"Phase 1 finished with {failed} failed component(s); see ComponentStates for "
-                "the per-component breakdown"
-            )
-        else:
-            dep.status, dep.error = Status.READY, ""
-        await self.save(dep)
+        outcome = await self.deps.phase1.run(
+            deployment_id=dep.id,
+            kubeconfig=kubeconfig,
+            emit=emit,
+            known_states=self.reported_states(dep) if resume else None,
+        )
+        await self.lifecycle.phase1_finished(dep, outcome)
 
     # --- destroy -------------------------------------------------------------------------------
 
@@ -328,54 +260,38 @@ class Runs:
 
     async def destroy(self, dep: Deployment, token: SecretStr) -> None:
         """`tofu destroy`, then DNS / PDM release; ends `destroyed` or `failed`."""
-        stream = self.deps.hub.stream(dep.id)
         emit = self.deps.hub.emitter(dep.id)
-        try:
-            if self.deps.provisioner.has_state(
-                dep.request.sovereign_fqdn.strip(), workdir=dep.tofu_workdir
-            ):
-                try:
-                    await self.deps.provisioner.destroy(self.job_for(dep, token), emit)
-                except ProvisionError as exc:
-                    await self.fail(dep, f"destroy: {exc}", stage="destroy")
-                    return
-            else:
-                emit(
-                    Event(
-                        phase="tofu-destroy",
-                        message="No OpenTofu state for this Sovereign — no cloud resources to "
-                        "destroy",
-                    )
+        if self.deps.provisioner.has_state(
+            dep.request.sovereign_fqdn.strip(), workdir=dep.tofu_workdir
+        ):
+            try:
+                await self.deps.provisioner.destroy(self.job_for(dep, token), emit)
+            except ProvisionError as exc:
+                await self.lifecycle.fail(dep, FailureStage.DESTROY, f"destroy: {exc}")
+                return
+        else:
+            emit(
+                Event(
+                    phase="tofu-destroy",
+                    message="No OpenTofu state for this Sovereign — no cloud resources to destroy",
                 )
-            reservation = self.reservation_of(dep)
-            if reservation is not None and self.deps.pool_domains is not None:
-                try:
-                    # A commit cut short by a cancel may have written records: once Phase 0
-                    # finished, always ask for removal (removing nothing writes nothing).
-                    await self.deps.pool_domains.release(
-                        reservation,
-                        committed=dep.dns_committed or dep.phase0_finished_at is not None,
-                        emit=emit,
-                    )
-                except DnsError as exc:
-                    emit(Event(phase="dns", level="error", message=str(exc)))
-                    await self.fail(dep, f"dns: {exc}", stage="destroy")
-                    return
-                dep.dns_committed = False
-                dep.pdm_reservation_token = ""
-            await self._delete_kubeconfig(dep)
-            dep.status = Status.DESTROYED
-            dep.error = ""
-            dep.finished_at = utcnow()
-            await self.save(dep)
-            emit(Event(phase="destroy", message="Sovereign destroyed"))
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await self.fail(
-                    dep,
-                    "destroy interrupted by a catalyst-api shutdown — run DELETE again",
-                    stage="destroy",
+            )
+        reservation = self.reservation_of(dep)
+        if reservation is not None and self.deps.pool_domains is not None:
+            try:
+                # A commit cut short by a cancel may have written records: once Phase 0
+                # finished, always ask for removal (removing nothing writes nothing).
+                await self.deps.pool_domains.release(
+                    reservation,
+                    committed=dep.dns_committed or dep.phase0_finished_at is not None,
+                    emit=emit,
                 )
-            raise
-        finally:
-            stream.end_run()
+            except DnsError as exc:
+                emit(Event(phase="dns", level="error", message=str(exc)))
+                await self.lifecycle.fail(dep, FailureStage.DESTROY, f"dns: {exc}")
+                return
+            dep.dns_committed = False
+            dep.pdm_reservation_token = ""
+        await self._delete_kubeconfig(dep)
+        await self.lifecycle.destroyed(dep)
+        emit(Event(phase="destroy", message="Sovereign destroyed"))

@@ -7,26 +7,29 @@ headers and map its `CatalystError`s to responses.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import structlog
 from pydantic import SecretStr
 
-from ..errors import (
-    InvalidRequest,
-    ServiceUnavailable,
-)
+from ..errors import InvalidRequest
+from ..events import DeploymentStream
 from ..provisioner.workdir import new_workdir_name
 from ..store import new_deployment_id
 from ..timefmt import utcnow
-from ._base import stream_url, subdomain_conflict
-from .actions import ActionsMixin
+from .actions import DeploymentActions, StopRefreshWatch
 from .bearer import mint_bearer
 from .decode import decode_create_request
-from .formats import label_problem
+from .lifecycle import Lifecycle
+from .lookup import Deployments, IsManagedDomain, stream_url
 from .models import Deployment, Status
-from .postback import PostbackMixin
-from .rehydrate import RehydrateMixin
+from .pools import PoolRules, stamp_server_secrets
+from .postback import KubeconfigPostback
+from .registry import Registry
+from .rehydrate import Rehydrator
+from .runs import Collaborators, Runs
+from .supervisor import RunKind, RunSupervisor
 from .validation import validate_request
 
 __all__ = ["DeploymentService"]
@@ -37,12 +40,99 @@ MAX_LIST_LIMIT = 500
 DEFAULT_LIST_LIMIT = 50
 
 
-class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
+class DeploymentService:
     """Create, read, retry and destroy deployments; accept the kubeconfig postback.
 
-    Assembled from parts with one job each: `rehydrate` (startup), `postback` (kubeconfig),
-    `actions` (retry, destroy); this module holds reads and create.
+    The front door the routers call. It holds create and the reads, and hands the rest to
+    collaborators with one job each, built here from the same dependencies: `Rehydrator`
+    (startup), `KubeconfigPostback`, `DeploymentActions` (retry, destroy, refresh guard),
+    `PoolRules`; runs go through `RunSupervisor.start`, state changes through `Lifecycle`.
     """
+
+    def __init__(
+        self,
+        *,
+        deps: Collaborators,
+        lifecycle: Lifecycle,
+        supervisor: RunSupervisor,
+        is_managed_domain: IsManagedDomain,
+        pdm_mode: bool,
+        stop_refresh_watch: StopRefreshWatch | None = None,
+    ) -> None:
+        self.deps = deps
+        self.registry = Registry()
+        self._lifecycle = lifecycle
+        self._supervisor = supervisor
+        self._deployments = Deployments(registry=self.registry, provisioner=deps.provisioner)
+        self._runs = Runs(deps=deps, lifecycle=lifecycle)
+        self._pools = PoolRules(
+            deps=deps,
+            registry=self.registry,
+            is_managed_domain=is_managed_domain,
+            pdm_mode=pdm_mode,
+        )
+        self._rehydrator = Rehydrator(
+            deps=deps,
+            lifecycle=lifecycle,
+            registry=self.registry,
+            runs=self._runs,
+            supervisor=supervisor,
+        )
+        self._postback = KubeconfigPostback(
+            deps=deps,
+            lifecycle=lifecycle,
+            deployments=self._deployments,
+            runs=self._runs,
+            supervisor=supervisor,
+        )
+        self._actions = DeploymentActions(
+            deps=deps,
+            lifecycle=lifecycle,
+            deployments=self._deployments,
+            runs=self._runs,
+            supervisor=supervisor,
+            pools=self._pools,
+            stop_refresh_watch=stop_refresh_watch,
+        )
+
+    # --- handed to a collaborator --------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Startup: rehydrate every record and resume what can resume (`Rehydrator`)."""
+        await self._rehydrator.load()
+
+    def authorize_kubeconfig_put(self, deployment_id: str, authorization: str | None) -> Deployment:
+        return self._postback.authorize_kubeconfig_put(deployment_id, authorization)
+
+    async def store_kubeconfig(self, dep: Deployment, body: bytes) -> None:
+        await self._postback.store_kubeconfig(dep, body)
+
+    async def read_kubeconfig(self, deployment_id: str) -> tuple[bytes, str]:
+        return await self._postback.read_kubeconfig(deployment_id)
+
+    async def retry(self, deployment_id: str, phase: str, body: bytes) -> dict[str, Any]:
+        return await self._actions.retry(deployment_id, phase, body)
+
+    async def destroy(self, deployment_id: str, body: bytes) -> dict[str, Any]:
+        return await self._actions.destroy(deployment_id, body)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get(self, deployment_id: str) -> Deployment:
+        return self._deployments.get(deployment_id)
+
+    def state(self, dep: Deployment) -> dict[str, Any]:
+        return dep.state(self.deps.hub.count(dep.id))
+
+    def stream(self, dep: Deployment) -> DeploymentStream:
+        return self.deps.hub.stream(dep.id)
+
+    @property
+    def refreshing(self) -> dict[str, int]:
+        return self._actions.refreshing
+
+    def refresh_window(self, dep: Deployment) -> contextlib.AbstractContextManager[None]:
+        return self._actions.refresh_window(dep)
 
     def events(self, dep: Deployment) -> dict[str, Any]:
         """`GET /events`: state, the buffered events (their stored JSON) and whether the run is
@@ -85,57 +175,14 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
 
     async def create(self, body: bytes) -> dict[str, Any]:
         """Validate, reserve the pool subdomain, persist, start the run (spec §3.6)."""
-        settings = self.deps.settings
         req = decode_create_request(body)
-        if req.is_pool:
-            req.dynadot_key = settings.dynadot_api_key
-            req.dynadot_secret = settings.dynadot_api_secret
-        if settings.ghcr_pull_token.get_secret_value():
-            req.ghcr_pull_token = settings.ghcr_pull_token
+        stamp_server_secrets(req, self.deps.settings)
         message = validate_request(req)
         if message is not None:
             raise InvalidRequest("validation", body={"error": message})
-
-        pool_key: tuple[str, str] | None = None
-        if req.is_pool:
-            pool = req.sovereign_pool_domain.strip().lower()
-            sub = req.sovereign_subdomain.strip().lower()
-            label = _pool_label(req.sovereign_fqdn, pool)
-            if label and label != sub:
-                # The records are written for the subdomain and the cluster is named by the
-                # FQDN: when the FQDN sits directly under the pool domain, its label wins.
-                sub = label
-                req.sovereign_subdomain = label
-            if not self.is_managed_domain(pool):
-                raise InvalidRequest(
-                    "unmanaged-pool-domain",
-                    f"pool domain {pool!r} is not in the managed-domain allowlist "
-                    "(DYNADOT_MANAGED_DOMAINS)",
-                )
-            if not sub:
-                raise InvalidRequest(
-                    "invalid-subdomain", "sovereignSubdomain is required for pool deployments"
-                )
-            problem = label_problem(sub)
-            if problem is not None:
-                raise InvalidRequest("invalid-subdomain", f"sovereignSubdomain {problem}")
-            req.sovereign_subdomain = sub
-            pool_key = (pool, sub)
-            if not self.pdm_mode and not (
-                settings.dynadot_api_key.get_secret_value()
-                and settings.dynadot_api_secret.get_secret_value()
-            ):
-                raise ServiceUnavailable(
-                    "dns-credentials-missing",
-                    "DYNADOT_API_KEY and DYNADOT_API_SECRET must be set on catalyst-api to write "
-                    "the DNS records of a managed-pool Sovereign (see docs/SECRET-ROTATION.md)",
-                )
-            # Also in PDM mode: a concurrent create for the same name must lose with
-            # subdomain-conflict, not with the fqdn check below.
-            if self.registry.pool_subdomain_held(pool, sub):
-                raise subdomain_conflict()
+        pool_key = self._pools.check_create(req)
         fqdn = req.sovereign_fqdn.strip()
-        self.check_fqdn_free(fqdn)
+        self._deployments.check_fqdn_free(fqdn)
 
         deployment_id = new_deployment_id()
         while self.registry.get(deployment_id) is not None:
@@ -152,27 +199,13 @@ class DeploymentService(RehydrateMixin, PostbackMixin, ActionsMixin):
                 bearer_token=SecretStr(plaintext),
                 tofu_workdir=new_workdir_name(fqdn, deployment_id),
             )
-            if pool_key is not None and self.deps.pool_domains is not None:
-                reservation = await self.deps.pool_domains.reserve(
-                    deployment_id=deployment_id, pool_domain=pool_key[0], subdomain=pool_key[1]
-                )
-                dep.pdm_reservation_token = reservation.token
-                dep.pdm_pool_domain = reservation.pool_domain
-                dep.pdm_subdomain = reservation.subdomain
+            if pool_key is not None:
+                await self._pools.reserve(dep, pool_key)
             self.registry.add(dep)
         finally:
             self.registry.unclaim(fqdn, pool_key)
         self.deps.hub.new_stream(dep.id)
-        await self.runs.save(dep)
-        self.start_provision(dep, retry_phase=None)
+        await self._lifecycle.created(dep)
+        self._supervisor.start(dep, RunKind.PHASE0, self._runs.provision(dep, retry_phase=None))
         log.info("deployment created", deployment_id=dep.id, fqdn=fqdn, pool=req.is_pool)
         return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
-
-
-def _pool_label(fqdn: str, pool: str) -> str:
-    """`acme` for `acme.omani.works` in pool `omani.works`; "" when not directly under it."""
-    name = fqdn.strip().lower().rstrip(".")
-    if not pool or not name.endswith("." + pool):
-        return ""
-    label = name[: -len(pool) - 1]
-    return "" if "." in label else label

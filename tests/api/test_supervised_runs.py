@@ -1,0 +1,55 @@
+"""A run body that raises an unexpected exception ends `failed`, never `provisioning` forever
+(issue 11, DESIGN item 13): the stream ends with `event: done` and a retry is accepted."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from catalyst_api.events import Emit
+from catalyst_api.provisioner import Phase0Outputs, ProvisionJob
+from support.fakes import ScriptedProvisioner
+from support.waiting import read_sse, wait_status
+
+Body = Callable[..., dict[str, Any]]
+
+
+@dataclass
+class ExplodingOnce(ScriptedProvisioner):
+    """The first apply raises an exception no provisioner is supposed to raise."""
+
+    exploded: int = 0
+
+    async def apply(self, job: ProvisionJob, emit: Emit) -> Phase0Outputs:
+        if not self.exploded:
+            self.exploded += 1
+            raise RuntimeError("provider plugin exploded")
+        return await super().apply(job, emit)
+
+
+def test_a_run_that_raises_ends_failed_and_done_and_retry_is_accepted(
+    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body, log_text: Any
+) -> None:
+    settings = make_settings()
+    server = start_server(settings, scripted_overrides(ExplodingOnce(postback_base="auto")))
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+
+    state = wait_status(server.url, dep, {"failed"})
+    assert state["error"] == (
+        "catalyst-api phase0 run failed unexpectedly: RuntimeError: provider plugin exploded"
+    )
+    assert state["finishedAt"] is not None
+    frames = read_sse(server.url, dep)
+    assert frames[-1][0] == "done"
+    assert json.loads(frames[-1][2])["status"] == "failed"
+    record = json.loads((settings.deployments_dir / f"{dep}.json").read_text())
+    assert (record["status"], record["failureStage"]) == ("failed", "phase0")
+    assert "deployment run crashed" in log_text()
+
+    retry = httpx.post(f"{server.url}/api/v1/deployments/{dep}/phases/tofu-apply/retry")
+    assert retry.status_code == 200, retry.text
+    assert wait_status(server.url, dep, {"ready", "failed"})["status"] == "ready"
