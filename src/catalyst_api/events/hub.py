@@ -175,6 +175,11 @@ class DeploymentStream:
         return self._log.enabled
 
     @property
+    def loading(self) -> bool:
+        """A load runs in a worker thread (the stream is in use: never unloaded meanwhile)."""
+        return self._loading is not None
+
+    @property
     def first_seq(self) -> int:
         """The seq of the oldest event in memory."""
         return self._first_seq
@@ -493,6 +498,7 @@ class EventHub:
         return (
             stream.done
             and stream.subscriber_count == 0
+            and not stream.loading
             and not self.eventlog.has_pending(stream.deployment_id)
         )
 

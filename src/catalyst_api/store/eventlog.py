@@ -112,7 +112,7 @@ class EventLog:
             stale = [
                 (deployment_id, info.disk_lines, info.disk_size, list(info.marks))
                 for deployment_id, info in self._info.items()
-                if info.saved_size != info.disk_size
+                if info.disk_size and info.saved_size != info.disk_size
             ]
             await asyncio.to_thread(self._save_sidecars, stale)
             for deployment_id, _, size, _ in stale:
