@@ -1,18 +1,51 @@
 """`catalyst-api` command line: `serve`, `fake-kube` and the `deployments` client.
 
 Settings are read here, once, from the environment (plus flags) and handed down.
+
+The sandbox (`serve --sandbox`, `CATALYST_SANDBOX=true`, `fake-kube`) is optional: it is looked
+up by name here and nowhere else in the product (`_sandbox`), so an installation without it
+(the production image) refuses those commands with a clear message, and the import-linter
+contracts can forbid every static import of it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["SANDBOX_PACKAGE", "SandboxNotInstalled", "main"]
+
+SANDBOX_PACKAGE = "catalyst_api.sandbox"
+"""Where the sandbox (simulated cloud, Sovereigns, Flux, fake kube-apiserver) is installed."""
+
+
+class SandboxNotInstalled(Exception):
+    """The sandbox package is not importable in this installation."""
+
+
+def _sandbox(module: str) -> ModuleType:
+    """`<SANDBOX_PACKAGE>.<module>`; `SandboxNotInstalled` when the sandbox itself is missing
+    (an import error inside an installed sandbox is raised as is)."""
+    name = f"{SANDBOX_PACKAGE}.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == name or name.startswith(f"{missing}."):  # the sandbox, not a dependency
+            raise SandboxNotInstalled(
+                f"the sandbox is not installed ({SANDBOX_PACKAGE} cannot be imported), so "
+                "`serve --sandbox`, CATALYST_SANDBOX=true and `fake-kube` are unavailable in "
+                "this installation (the production image ships without it). For development "
+                "run `make install`."
+            ) from None
+        raise
+
 
 _DATA_DIR_DEFAULTS = {
     "CATALYST_DEPLOYMENTS_DIR": "deployments",
@@ -47,12 +80,10 @@ def _serve_environ(data_dir: str | None) -> dict[str, str]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .config import ConfigError, Settings
     from .logs import configure_logging
     from .runtime import tune_interpreter
-    from .serving import uvicorn_config
+    from .serving import StagedServer, uvicorn_config
 
     # Everything the service writes (records, events, kubeconfigs, jobs, caches, OpenTofu
     # workdirs) is private: files 0600, directories 0700, whatever code path creates them.
@@ -68,30 +99,34 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         overrides["sandbox_fail_components"] = args.sandbox_fail
     try:
         settings = Settings.from_env(_serve_environ(args.data_dir), **overrides)
-    except ConfigError as exc:
+        sandbox = _sandbox("wiring") if settings.sandbox else None
+    except (ConfigError, SandboxNotInstalled) as exc:
         print(f"catalyst-api: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     tune_interpreter()
-    app = _build_app(settings, host=args.host)
-    uvicorn.Server(uvicorn_config(app, settings, host=args.host)).run()
+    app = _build_app(settings, host=args.host, sandbox=sandbox)
+    config = uvicorn_config(app, settings, host=args.host)
+    StagedServer(config, grace=settings.shutdown_grace.total_seconds()).run()
     return 0
 
 
-def _build_app(settings: Any, *, host: str) -> Any:
+def _build_app(settings: Any, *, host: str, sandbox: ModuleType | None) -> Any:
     from .app import create_app
 
-    if settings.sandbox:
-        from .sandbox.wiring import sandbox_app
-
-        return sandbox_app(settings, host=host)
+    if sandbox is not None:
+        return sandbox.sandbox_app(settings, host=host)
     return create_app(settings)
 
 
 def _cmd_fake_kube(argv: list[str]) -> int:
-    from .sandbox.fakekube.cli import fake_kube_main
-
-    return fake_kube_main(argv)
+    try:
+        fake_kube = _sandbox("fakekube.cli")
+    except SandboxNotInstalled as exc:
+        print(f"catalyst-api: {exc}", file=sys.stderr)
+        return 2
+    code: int = fake_kube.fake_kube_main(argv)
+    return code
 
 
 def _cmd_deployments(argv: list[str]) -> int:

@@ -18,7 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = [
@@ -165,6 +172,27 @@ class Settings(BaseSettings):
         description="A client that reads nothing for this long while a response waits to be "
         "sent is disconnected, freeing what was queued for it; SSE clients resume with "
         "`Last-Event-ID` (Go duration).",
+    )
+
+    # --- Shutdown (staged; docs/RUNBOOK.md §Shutdown) ------------------------------------------
+    tofu_interrupt_grace: Duration = Field(
+        timedelta(seconds=20),
+        validation_alias="CATALYST_TOFU_INTERRUPT_GRACE",
+        description="A cancelled or timed-out OpenTofu run gets SIGINT (it stops and writes its "
+        "state), SIGTERM this long later, SIGKILL as long again after that (Go duration).",
+    )
+    shutdown_runs_grace: Duration = Field(
+        timedelta(seconds=45),
+        validation_alias="CATALYST_SHUTDOWN_RUNS_GRACE",
+        description="On shutdown, how long the running deployment runs get to stop OpenTofu and "
+        "record their state; more than twice `CATALYST_TOFU_INTERRUPT_GRACE` (Go duration).",
+    )
+    shutdown_grace: Duration = Field(
+        timedelta(seconds=50),
+        validation_alias="CATALYST_SHUTDOWN_GRACE",
+        description="From SIGTERM until the last connection is closed: runs stop first, then "
+        "connections drain. More than `CATALYST_SHUTDOWN_RUNS_GRACE`, less than the pod's "
+        "`terminationGracePeriodSeconds` (Go duration).",
     )
 
     # --- Data directories ----------------------------------------------------------------------
@@ -351,6 +379,23 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("must be positive")
         return value
+
+    @model_validator(mode="after")
+    def _shutdown_stages_nest(self) -> Settings:
+        tofu = self.tofu_interrupt_grace
+        runs = self.shutdown_runs_grace
+        if runs <= 2 * tofu:
+            raise ValueError(
+                "CATALYST_SHUTDOWN_RUNS_GRACE must exceed twice CATALYST_TOFU_INTERRUPT_GRACE "
+                f"(SIGINT, SIGTERM, SIGKILL): {format_go_duration(runs)} <= "
+                f"2 x {format_go_duration(tofu)}"
+            )
+        if self.shutdown_grace <= runs:
+            raise ValueError(
+                "CATALYST_SHUTDOWN_GRACE must exceed CATALYST_SHUTDOWN_RUNS_GRACE: "
+                f"{format_go_duration(self.shutdown_grace)} <= {format_go_duration(runs)}"
+            )
+        return self
 
     @field_validator("pool_domain_manager_url", "hetzner_api_url", "api_public_url")
     @classmethod

@@ -52,7 +52,7 @@ class Overrides:
     pool_domains: PoolDomains | None = None
     sse_ping_interval: float = 15.0
     eventlog_flush_interval: float = 0.02
-    shutdown_grace: float = 10.0
+    shutdown_grace: float | None = None  # None: CATALYST_SHUTDOWN_RUNS_GRACE
     extra_setup: list[Callable[[Services, contextlib.AsyncExitStack], Any]] = field(
         default_factory=list
     )
@@ -83,7 +83,11 @@ def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
     def count(step: str, outcome: str) -> None:
         metrics.tofu_runs.labels(step=step, outcome=outcome).inc()
 
-    return TofuProvisioner(settings=settings, on_step_finished=count)
+    return TofuProvisioner(
+        settings=settings,
+        kill_grace_seconds=settings.tofu_interrupt_grace.total_seconds(),
+        on_step_finished=count,
+    )
 
 
 def _default_phase1(
@@ -172,7 +176,10 @@ async def build_services(
         )
         pool_domains = ov.pool_domains or build_pool_domains(settings, managed, http)
         lifecycle = Lifecycle(records=records)
-        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=ov.shutdown_grace)
+        runs_grace = ov.shutdown_grace
+        if runs_grace is None:
+            runs_grace = settings.shutdown_runs_grace.total_seconds()
+        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=runs_grace)
         deps = Collaborators(
             settings=settings,
             records=records,
