@@ -131,7 +131,11 @@ class EventLog:
             await asyncio.shield(self._indexer)
 
     async def _index_all(self) -> None:
-        found = await asyncio.to_thread(self._scan_directory)
+        try:
+            found = await asyncio.to_thread(self._scan_directory)
+        except Exception:  # pragma: no cover - the logs are then indexed one by one on demand
+            log.exception("event log indexing failed")
+            return
         for deployment_id, info in found.items():
             # A log touched on the loop meanwhile (append, replace, sync fallback) is known
             # exactly already; the thread's view of it may be older.
