@@ -15,11 +15,19 @@ protocol plus timers) adds:
   resume with `Last-Event-ID`.
 
 The number of connections is capped with uvicorn's `limit_concurrency` (503 past it).
+
+`StagedServer` stages the shutdown (docs/RUNBOOK.md §Shutdown): on SIGTERM it stops accepting,
+stops the deployment runs first (`RunSupervisor.stop`, within `CATALYST_SHUTDOWN_RUNS_GRACE`;
+each run ends its SSE stream with `event: done`, so those connections finish), then drains
+the connections in what is left of `CATALYST_SHUTDOWN_GRACE`, then the lifespan unwinds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import socket
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,7 +37,13 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .config import Settings
 
-__all__ = ["ConnectionLimits", "GuardedHttpToolsProtocol", "guarded_protocol", "uvicorn_config"]
+__all__ = [
+    "ConnectionLimits",
+    "GuardedHttpToolsProtocol",
+    "StagedServer",
+    "guarded_protocol",
+    "uvicorn_config",
+]
 
 WRITE_HIGH_WATER = 32 << 10
 BODY_GRACE = 1.0
@@ -208,8 +222,34 @@ def uvicorn_config(app: Any, settings: Settings, *, host: str, **options: Any) -
         "backlog": 2048,
         "log_config": None,
         "access_log": False,
-        "timeout_graceful_shutdown": 5,
+        "timeout_graceful_shutdown": _whole_seconds(settings.shutdown_grace.total_seconds()),
         "lifespan": "on",
     }
     values.update(options)
     return uvicorn.Config(app, **values)
+
+
+def _whole_seconds(seconds: float) -> int:
+    return max(1, math.ceil(seconds))
+
+
+class StagedServer(uvicorn.Server):
+    """uvicorn's server with the deployment runs stopped before the connections drain."""
+
+    def __init__(self, config: uvicorn.Config, *, grace: float) -> None:
+        super().__init__(config)
+        self._grace = grace  # CATALYST_SHUTDOWN_GRACE: SIGTERM → last connection closed
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        started = time.monotonic()
+        for server in self.servers:
+            server.close()  # stage 0: no new connections
+        state = getattr(self.lifespan, "state", {})
+        supervisor = getattr(state.get("services"), "supervisor", None)
+        if supervisor is not None:
+            await supervisor.stop()  # stage 1: runs interrupt OpenTofu and record their state
+        # Stage 2 (uvicorn): drain the connections within what is left of the grace; stage 3:
+        # the lifespan unwinds (watches, jobs, the event log's last flush).
+        left = self._grace - (time.monotonic() - started)
+        self.config.timeout_graceful_shutdown = _whole_seconds(left)
+        await super().shutdown(sockets)

@@ -106,7 +106,10 @@ class RunSupervisor:
             self._hub.stream(dep.id).end_run()
 
     async def stop(self) -> None:
-        """Refuse new runs, cancel the running ones and wait up to the grace; idempotent."""
+        """Refuse new runs, cancel the running ones and wait up to the grace; a second call
+        returns at once (the staged shutdown calls it before the lifespan unwinds)."""
+        if self._stopping:
+            return
         self._stopping = True
         tasks = [t for t in self._runs.values() if not t.done()]
         for task in tasks:
