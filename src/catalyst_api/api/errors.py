@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import CatalystError
+from ..wire.shapes import ErrorBody
 from .methods import allowed_methods
 from .responses import json_response, text_response
 
@@ -39,16 +40,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         if allowed:
             headers["Allow"] = ", ".join(allowed)
         return Response(status_code=405, headers=headers)
-    return json_response({"error": "http-error", "detail": str(exc.detail)}, exc.status_code)
+    body: ErrorBody = {"error": "http-error", "detail": str(exc.detail)}
+    return json_response(body, exc.status_code)
 
 
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()))
-    return json_response(
-        {"error": "invalid-request", "detail": f"{where}: {first.get('msg', 'invalid')}"}, 400
-    )
+    body: ErrorBody = {
+        "error": "invalid-request",
+        "detail": f"{where}: {first.get('msg', 'invalid')}",
+    }
+    return json_response(body, 400)
 
 
 def install_error_handlers(app: FastAPI) -> None:

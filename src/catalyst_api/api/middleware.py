@@ -17,6 +17,7 @@ import orjson
 import structlog
 
 from ..metrics import Metrics
+from ..wire.shapes import ErrorBody
 from .responses import SECRET_MARKER
 
 __all__ = ["AccessLogMiddleware", "CorsMiddleware"]
@@ -108,9 +109,12 @@ class AccessLogMiddleware:
 
 async def _internal_error(request_id: str, send: Send) -> None:
     """The JSON 500 for an exception nothing else answered (no detail of the exception)."""
-    body = orjson.dumps(
-        {"error": "internal-error", "detail": "internal server error", "requestId": request_id}
-    )
+    error: ErrorBody = {
+        "error": "internal-error",
+        "detail": "internal server error",
+        "requestId": request_id,
+    }
+    body = orjson.dumps(error)
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body) + 1).encode()),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from pydantic import SecretStr
 
 from ..errors import Conflict, InvalidBody, InvalidRequest
 from ..events import Event
+from ..wire.shapes import DestroyResponse, RetryResponse
 from .bearer import mint_bearer
 from .decode import decode_json_object
 from .lifecycle import Lifecycle
@@ -55,7 +55,7 @@ class DeploymentActions:
         self.refreshing: dict[str, int] = {}
         self._manual_retries = RecentKeys(MANUAL_RETRY_WINDOW)
 
-    async def retry(self, deployment_id: str, phase: str, body: bytes) -> dict[str, Any]:
+    async def retry(self, deployment_id: str, phase: str, body: bytes) -> RetryResponse:
         """`POST .../phases/{phase}/retry` (spec §6.6, DESIGN item 7)."""
         dep = self._deployments.get(deployment_id)
         if phase in PHASE1_NAMES:
@@ -81,6 +81,7 @@ class DeploymentActions:
                 "deployment-destroyed",
                 "this deployment was destroyed; create a new deployment instead of retrying",
             )
+        self._supervisor.check_accepting()
         # A failed deployment with nothing in its state released its FQDN (DESIGN item 6).
         self._deployments.check_fqdn_free(dep.request.sovereign_fqdn, exclude=dep)
         token = _token_from_body(body)
@@ -105,7 +106,7 @@ class DeploymentActions:
             "workdir (idempotent). Reopen the SSE stream to follow progress.",
         }
 
-    def _phase1_manual_retry(self, dep: Deployment, phase: str) -> dict[str, Any]:
+    def _phase1_manual_retry(self, dep: Deployment, phase: str) -> RetryResponse:
         release = phase if phase.startswith("bp-") else f"bp-{phase}"
         if self._manual_retries.first_in_window((dep.id, release)):
             self._emit_manual_retry(dep, phase, release)
@@ -136,7 +137,7 @@ class DeploymentActions:
 
     # --- destroy -------------------------------------------------------------------------------
 
-    async def destroy(self, deployment_id: str, body: bytes) -> dict[str, Any]:
+    async def destroy(self, deployment_id: str, body: bytes) -> DestroyResponse:
         """`DELETE /api/v1/deployments/{id}` (DESIGN item 5): 202 and a background destroy."""
         dep = self._deployments.get(deployment_id)
         if (
@@ -157,6 +158,7 @@ class DeploymentActions:
                 "a refresh-watch is starting a watcher on this deployment's cluster — wait for "
                 "its answer before destroying",
             )
+        self._supervisor.check_accepting()
         token = _token_from_body(body)
         secret = SecretStr(token) if token else dep.request.hetzner_token
         if not token and not dep.request.hetzner_token_usable():

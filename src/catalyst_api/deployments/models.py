@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from ..provisioner.models import RegionSpec
 from ..timefmt import format_rfc3339, format_rfc3339_nano, parse_time
+from ..wire.shapes import DeploymentState
 
 __all__ = [
     "IN_FLIGHT_PHASE0",
@@ -311,9 +312,9 @@ class Deployment:
             tofu_workdir=_str(raw.get("tofuWorkdir")),
         )
 
-    def state(self, num_events: int) -> dict[str, Any]:
+    def state(self, num_events: int) -> DeploymentState:
         """The wire state object (spec §3.7)."""
-        out: dict[str, Any] = {
+        out: DeploymentState = {
             "id": self.id,
             "status": str(self.status),
             "startedAt": format_rfc3339(self.started_at),

@@ -18,6 +18,13 @@ from ..events import DeploymentStream
 from ..provisioner.workdir import new_workdir_name
 from ..store import new_deployment_id
 from ..timefmt import utcnow
+from ..wire.shapes import (
+    CreateResponse,
+    DeploymentState,
+    DestroyResponse,
+    ListPage,
+    RetryResponse,
+)
 from .actions import DeploymentActions, StopRefreshWatch
 from .bearer import mint_bearer
 from .decode import decode_create_request
@@ -110,10 +117,10 @@ class DeploymentService:
     async def read_kubeconfig(self, deployment_id: str) -> tuple[bytes, str]:
         return await self._postback.read_kubeconfig(deployment_id)
 
-    async def retry(self, deployment_id: str, phase: str, body: bytes) -> dict[str, Any]:
+    async def retry(self, deployment_id: str, phase: str, body: bytes) -> RetryResponse:
         return await self._actions.retry(deployment_id, phase, body)
 
-    async def destroy(self, deployment_id: str, body: bytes) -> dict[str, Any]:
+    async def destroy(self, deployment_id: str, body: bytes) -> DestroyResponse:
         return await self._actions.destroy(deployment_id, body)
 
     # --- reads ---------------------------------------------------------------------------------
@@ -121,7 +128,7 @@ class DeploymentService:
     def get(self, deployment_id: str) -> Deployment:
         return self._deployments.get(deployment_id)
 
-    def state(self, dep: Deployment) -> dict[str, Any]:
+    def state(self, dep: Deployment) -> DeploymentState:
         return dep.state(self.deps.hub.count(dep.id))
 
     def stream(self, dep: Deployment) -> DeploymentStream:
@@ -146,7 +153,7 @@ class DeploymentService:
             "done": stream.done,
         }
 
-    def list(self, *, status: str | None, limit: str | None, cursor: str | None) -> dict[str, Any]:
+    def list(self, *, status: str | None, limit: str | None, cursor: str | None) -> ListPage:
         """`GET /api/v1/deployments`: newest first, optional status filter, cursor paging."""
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidRequest("invalid-status", f"unknown status {status!r}")
@@ -160,7 +167,7 @@ class DeploymentService:
                 raise InvalidRequest("invalid-limit", "limit must be at least 1")
             size = min(size, MAX_LIST_LIMIT)
         page, next_cursor = self.registry.page(status=status, limit=size, cursor=cursor or None)
-        out: dict[str, Any] = {"deployments": [self.state(d) for d in page]}
+        out: ListPage = {"deployments": [self.state(d) for d in page]}
         if next_cursor:
             out["nextCursor"] = next_cursor
         return out
@@ -173,8 +180,9 @@ class DeploymentService:
 
     # --- create --------------------------------------------------------------------------------
 
-    async def create(self, body: bytes) -> dict[str, Any]:
+    async def create(self, body: bytes) -> CreateResponse:
         """Validate, reserve the pool subdomain, persist, start the run (spec §3.6)."""
+        self._supervisor.check_accepting()
         req = decode_create_request(body)
         stamp_server_secrets(req, self.deps.settings)
         message = validate_request(req)
