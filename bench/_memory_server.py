@@ -7,22 +7,13 @@ backend that emits a given number of events, then fails (so the stream is finish
 
 from __future__ import annotations
 
-import contextlib
-import resource
 import sys
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
-from catalyst_api.app import create_app
-from catalyst_api.config import Settings
+from bench._serving import serve
 from catalyst_api.events import Emit, Event
-from catalyst_api.logs import configure_logging
 from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
-from catalyst_api.runtime import tune_interpreter
-from catalyst_api.serving import uvicorn_config
-from catalyst_api.wiring import Overrides
 
 
 class BulkProvisioner:
@@ -41,24 +32,7 @@ class BulkProvisioner:
 
 
 def main() -> None:
-    port, data = int(sys.argv[1]), Path(sys.argv[2])
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    configure_logging("warning")
-    tune_interpreter()  # as `catalyst-api serve` does
-    settings = Settings.from_env(
-        {
-            "PORT": str(port),
-            "CATALYST_DEPLOYMENTS_DIR": str(data / "deployments"),
-            "CATALYST_KUBECONFIGS_DIR": str(data / "kubeconfigs"),
-            "CATALYST_EXECUTIONS_DIR": str(data / "executions"),
-            "CATALYST_TOFU_WORKDIR": str(data / "tofu"),
-            "CATALYST_K8SCACHE_SNAPSHOT_DIR": str(data / "cache"),
-        }
-    )
-    app = create_app(settings, overrides=Overrides(provisioner=BulkProvisioner()))
-    uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1")).run()
+    serve(int(sys.argv[1]), Path(sys.argv[2]), BulkProvisioner())
 
 
 if __name__ == "__main__":

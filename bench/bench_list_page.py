@@ -17,24 +17,22 @@ sidecars saved at the previous shutdown.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing
 import os
 import shutil
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+
+from bench._serving import server_process
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOYMENTS = int(os.environ.get("BENCH_LIST_DEPLOYMENTS", "10000"))
@@ -45,12 +43,6 @@ TICK_MS = 10
 P99_TARGET_MS = 100.0
 STALL_TARGET_MS = 50.0
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINQ2isn9K2RxPIA4Uah/wKbj6HoeJ6s0nKEqKznu4icu bench@x"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _generate(directory: Path) -> int:
@@ -89,31 +81,6 @@ def _generate(directory: Path) -> int:
         (directory / f"{dep}.events.jsonl").write_bytes(data)
         total += len(data)
     return total
-
-
-@contextlib.contextmanager
-def _server(data: Path, mode: str) -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench._list_page_server", str(port), str(data), mode],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("bench server did not start")
-            time.sleep(0.1)
-        yield base, port
-    finally:
-        proc.terminate()
-        proc.wait(60)
 
 
 def _sse_reader(port: int, dep: str, conn: Connection) -> None:
@@ -160,7 +127,10 @@ def _max_gap(arrivals: list[tuple[float, int]], start: float, end: float) -> flo
 
 
 def _measure(data: Path, mode: str) -> dict[str, float]:
-    with _server(data, mode) as (base, port), httpx.Client(timeout=120) as client:
+    with (
+        server_process("_list_page_server", str(data), mode, start_timeout=300) as (base, port, _),
+        httpx.Client(timeout=120) as client,
+    ):
         url = f"{base}/api/v1/deployments"
         t0 = time.monotonic()
         first = client.get(url, params={"limit": PAGE_LIMIT})

@@ -16,8 +16,6 @@ import contextlib
 import os
 import resource
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,6 +26,8 @@ from typing import Any
 
 import httpx
 import psutil
+
+from bench._serving import server_process
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = int(os.environ.get("BENCH_MEMORY_CLIENTS", "1000"))
@@ -43,12 +43,6 @@ PEAK_TARGET_MIB = 512
 RESTART_TARGET_MIB = 200
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINQ2isn9K2RxPIA4Uah/wKbj6HoeJ6s0nKEqKznu4icu bench@x"
 MIB = 1 << 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class RssSampler:
@@ -79,27 +73,8 @@ class RssSampler:
 
 @contextlib.contextmanager
 def _server(data: Path) -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench._memory_server", str(port), str(data)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("bench server did not start")
-            time.sleep(0.1)
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    with server_process("_memory_server", str(data)) as (base, _port, pid):
+        yield base, pid
 
 
 def _create(base: str, n: int, events: int) -> str:

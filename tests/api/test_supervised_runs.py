@@ -53,3 +53,17 @@ def test_a_run_that_raises_ends_failed_and_done_and_retry_is_accepted(
     retry = httpx.post(f"{server.url}/api/v1/deployments/{dep}/phases/tofu-apply/retry")
     assert retry.status_code == 200, retry.text
     assert wait_status(server.url, dep, {"ready", "failed"})["status"] == "ready"
+
+
+def test_once_runs_are_stopping_a_create_is_refused_before_anything_is_recorded(
+    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body
+) -> None:
+    settings = make_settings()
+    server = start_server(settings, scripted_overrides())
+    server.run(server.services.supervisor.stop())
+
+    resp = httpx.post(f"{server.url}/api/v1/deployments", json=body())
+
+    assert resp.status_code == 503
+    assert resp.json()["error"] == "shutting-down"
+    assert list(settings.deployments_dir.glob("*.json")) == []

@@ -59,6 +59,14 @@ class RunSupervisor:
         task = self._runs.get(deployment_id)
         return task is not None and not task.done()
 
+    def check_accepting(self) -> None:
+        """503 `shutting-down` once `stop()` was called: actions ask before they change
+        anything, so a refused one leaves no record behind."""
+        if self._stopping:
+            raise ServiceUnavailable(
+                "shutting-down", "catalyst-api is shutting down; try again on the next instance"
+            )
+
     def start(
         self, dep: Deployment, kind: RunKind, body: Coroutine[Any, Any, None]
     ) -> asyncio.Task[None]:
@@ -66,9 +74,7 @@ class RunSupervisor:
         Refused with 503 `shutting-down` once `stop()` was called."""
         if self._stopping:
             body.close()
-            raise ServiceUnavailable(
-                "shutting-down", "catalyst-api is shutting down; try again on the next instance"
-            )
+            self.check_accepting()
         if self.is_running(dep.id):
             body.close()
             raise RuntimeError(f"deployment {dep.id} already has a run")
