@@ -342,6 +342,13 @@ class Settings(BaseSettings):
         validation_alias="CATALYST_K8SCACHE_KINDS_CONFIGMAP_NAMESPACE",
         description="Namespace of the kinds ConfigMap.",
     )
+    k8scache_kinds_file: Path | None = Field(
+        None,
+        validation_alias="CATALYST_K8SCACHE_KINDS_FILE",
+        description="File extending the k8scache kinds registry (the ConfigMap's CSV format: "
+        "`name,group,version,resource,namespaced[,sensitive]` per line), for running outside "
+        "a cluster; when set, the ConfigMap is not read.",
+    )
     k8scache_user_header: str = Field(
         "X-Forwarded-User",
         validation_alias="CATALYST_K8SCACHE_USER_HEADER",

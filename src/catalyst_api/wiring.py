@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,6 +31,8 @@ from .dns import build_pool_domains
 from .dns.allowlist import ManagedDomains
 from .events import Event, EventHub
 from .jobs import JobsBridges, JobsService, JobsStore
+from .k8scache import CacheTimings, K8sCache
+from .k8scache.factory import start_from_settings
 from .logs import scrubber
 from .metrics import Metrics
 from .phase1 import HelmWatchRunner, JobsSeeder, LiveWatches, WatchConfig
@@ -53,6 +56,7 @@ class Overrides:
     sse_ping_interval: float = 15.0
     eventlog_flush_interval: float = 0.02
     shutdown_grace: float | None = None  # None: CATALYST_SHUTDOWN_RUNS_GRACE
+    k8scache_timings: CacheTimings | None = None
     extra_setup: list[Callable[[Services, contextlib.AsyncExitStack], Any]] = field(
         default_factory=list
     )
@@ -123,6 +127,34 @@ async def _secure_tofu_root(settings: Settings) -> None:
         )
 
 
+class _ObservedKubeconfigs(KubeconfigFiles):
+    """The kubeconfig files, telling the k8scache about each write (PUT) and delete (destroy)
+    so a Sovereign is cached at once and dropped when destroyed, without waiting for the
+    30 s rescan. A cache failure never fails the write or the delete."""
+
+    _cache: K8sCache | None = None
+
+    def observe(self, cache: K8sCache) -> None:
+        self._cache = cache
+
+    async def write(self, deployment_id: str, data: bytes) -> Path:
+        path = await super().write(deployment_id, data)
+        if self._cache is not None:
+            try:
+                await self._cache.register(deployment_id)
+            except Exception as exc:
+                log.warning("k8scache: registration after PUT failed", error=str(exc))
+        return path
+
+    async def delete(self, deployment_id: str, recorded_path: str) -> None:
+        await super().delete(deployment_id, recorded_path)
+        if self._cache is not None:
+            try:
+                await self._cache.remove(deployment_id)
+            except Exception as exc:
+                log.warning("k8scache: removal after destroy failed", error=str(exc))
+
+
 @contextlib.asynccontextmanager
 async def build_services(
     settings: Settings, overrides: Overrides | None = None
@@ -163,7 +195,7 @@ async def build_services(
             config=WatchConfig.from_settings(settings), emitter_for=hub.emitter, seeder=bridges
         )
         stack.push_async_callback(watches.aclose)
-        kubeconfigs = KubeconfigFiles(
+        kubeconfigs = _ObservedKubeconfigs(
             settings.kubeconfigs_dir,
             copies=tuple({settings.k8scache_kubeconfigs_dir} - {settings.kubeconfigs_dir}),
         )
@@ -175,6 +207,11 @@ async def build_services(
             httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), trust_env=False)
         )
         pool_domains = ov.pool_domains or build_pool_domains(settings, managed, http)
+        k8scache = await start_from_settings(
+            settings, registry=metrics.registry, stack=stack, timings=ov.k8scache_timings
+        )
+        if k8scache is not None:
+            kubeconfigs.observe(k8scache)
         lifecycle = Lifecycle(records=records)
         runs_grace = ov.shutdown_grace
         if runs_grace is None:
@@ -220,6 +257,11 @@ async def build_services(
         )
         metrics.live.status_counts = service.status_counts
         metrics.live.sse_subscribers = hub.subscriber_total
+        if k8scache is not None:
+            services.extra["k8scache"] = k8scache
+            services.extra["k8scache_check"] = k8scache.readiness
+        else:
+            services.extra["k8scache_check"] = {"ok": True, "enabled": False}
         for setup in ov.extra_setup:
             maybe = setup(services, stack)
             if hasattr(maybe, "__await__"):

@@ -58,6 +58,7 @@ NOT_SET_BY_CHART = {
     "CATALYST_PHASE1_MIN_BOOTSTRAP_KIT_HRS": "tuning knob (11)",
     "CATALYST_PHASE1_FIRST_SEEN_TIMEOUT": "tuning knob (15m)",
     "CATALYST_K8SCACHE_USER_HEADER": "default X-Forwarded-User, as the seed",
+    "CATALYST_K8SCACHE_KINDS_FILE": "off-cluster alternative to the kinds ConfigMap",
     "CATALYST_MAX_CONNECTIONS": "tuning knob (4000); docs/HARDENING.md",
     "CATALYST_SSE_MAX_STREAMS": "tuning knob (2000, sized for the 1 GiB limit); docs/HARDENING.md",
     "CATALYST_REQUEST_HEADER_TIMEOUT": "tuning knob (10s); docs/HARDENING.md",

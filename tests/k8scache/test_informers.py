@@ -3,13 +3,14 @@ and dropped watches lose no update, a broken cluster never blocks the others."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 from catalyst_api.k8scache import K8sCache
 from catalyst_api.sandbox.fakekube import FakeKubeServer
 
-from .conftest import pod, until
+from .conftest import configmap, pod, until
 
 
 def _names(cache: K8sCache, cluster: str, kind: str) -> list[str]:
@@ -38,3 +39,131 @@ async def test_cluster_objects_are_listed_then_followed_by_watch(
         assert view is not None
         assert "statefulset" in view.unserved()
         assert "statefulset" not in view.synced()
+
+
+def _apiserver_state(kube: FakeKubeServer) -> dict[str, str]:
+    return {
+        o["metadata"]["name"]: o["metadata"]["resourceVersion"]
+        for o in kube.state.list("v1", "ConfigMap", None)
+    }
+
+
+def _cache_state(cache: K8sCache, cluster: str) -> dict[str, str]:
+    kind = cache.kind("configmap")
+    assert kind is not None
+    return {
+        o["metadata"]["name"]: o["metadata"]["resourceVersion"]
+        for o in cache.objects(cluster, kind)
+    }
+
+
+async def _rollout(kube: FakeKubeServer, rounds: int, *, disrupt: Callable[[int], None]) -> None:
+    for n in range(rounds):
+        kube.state.create(configmap(f"cm-{n}", k="v"))
+        if n % 3 == 0 and n:
+            kube.state.delete("v1", "ConfigMap", "default", f"cm-{n - 3}")
+        kube.state.patch("v1", "ConfigMap", "default", f"cm-{n}", {"data": {"k": f"v{n}"}})
+        disrupt(n)
+        await asyncio.sleep(0.005)  # pacing: let the watch interleave with the rollout
+
+
+async def test_watch_drops_in_the_middle_of_a_rollout_lose_no_update(
+    kube: FakeKubeServer, kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    kube.write_kubeconfig(kubeconfigs / "c1.yaml")
+    async with make_cache() as cache:
+        await until(lambda: cache.cluster("c1").synced().get("configmap", False))  # type: ignore[union-attr]
+
+        def drop(n: int) -> None:
+            if n % 4 == 1:
+                kube.faults.drop_watches(abort=n % 8 == 1)
+
+        await _rollout(kube, 30, disrupt=drop)
+        await until(lambda: _cache_state(cache, "c1") == _apiserver_state(kube), what="converge")
+
+
+async def test_a_410_relist_replaces_the_set_so_deleted_objects_vanish(
+    kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    async with FakeKubeServer(token="t", history_limit=5) as kube:
+        kube.state.create(configmap("old", k="v"))
+        kube.write_kubeconfig(kubeconfigs / "c1.yaml")
+        cache = make_cache()
+        async with cache:
+            await until(lambda: "old" in _cache_state(cache, "c1"))
+            view = cache.cluster("c1")
+            assert view is not None
+            seen = []
+            sub = cache.subscribe("c1", frozenset({"configmap"}), "")
+            # Let the watch fall behind the fake's short history: drop it and change a lot.
+            kube.faults.fail_next(3, status=500, path_contains="watch=true")
+            kube.faults.drop_watches()
+            kube.state.delete("v1", "ConfigMap", "default", "old")
+            for n in range(12):
+                kube.state.create(configmap(f"n{n}", k="v"))
+            await until(lambda: _cache_state(cache, "c1") == _apiserver_state(kube), what="relist")
+            assert "old" not in _cache_state(cache, "c1")
+            relists = cache.metrics.registry.get_sample_value(
+                "catalyst_k8scache_informer_resync_total", {"cluster": "c1", "kind": "configmap"}
+            )
+            assert relists and relists >= 1
+            while (item := await sub.next(0.05)) is not None:
+                seen.append(item)
+            deleted = [e for e in seen if isinstance(e, dict) and e["type"] == "DELETED"]
+            assert [e["object"]["metadata"]["name"] for e in deleted] == ["old"]
+            cache.unsubscribe(sub)
+
+
+async def test_a_cluster_that_hangs_or_answers_500_never_blocks_the_others(
+    kube: FakeKubeServer, kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    kube.state.create(pod("fine"))
+    kube.write_kubeconfig(kubeconfigs / "good.yaml")
+    async with FakeKubeServer(token="t") as hanging, FakeKubeServer(token="t") as failing:
+        hanging.faults.delay_seconds = 30
+        failing.faults.fail_next(10_000, status=500)
+        hanging.write_kubeconfig(kubeconfigs / "hanging.yaml")
+        failing.write_kubeconfig(kubeconfigs / "failing.yaml")
+        (kubeconfigs / "closed.yaml").write_text(
+            kube.kubeconfig_yaml().replace(str(kube.port), "1")
+        )
+        async with make_cache() as cache:
+            assert cache.clusters() == ["closed", "failing", "good", "hanging"]
+            await until(lambda: cache.cluster("good").synced().get("pod", False), timeout=5)  # type: ignore[union-attr]
+            assert _names(cache, "good", "pod") == ["fine"]
+            assert not any(cache.cluster("failing").synced().values())  # type: ignore[union-attr]
+            hanging.faults.clear()
+
+
+async def test_a_bad_kubeconfig_is_skipped_with_a_warning(
+    kubeconfigs: Path, make_cache: Callable[..., K8sCache], log_text: Callable[[], str]
+) -> None:
+    (kubeconfigs / "broken.yaml").write_text("clusters: [")
+    (kubeconfigs / ".hidden.yaml").write_text("x")
+    (kubeconfigs / "sub.yaml").mkdir()
+    (kubeconfigs / "notes.txt").write_text("x")
+    async with make_cache() as cache:
+        assert cache.clusters() == []
+    assert log_text().count("kubeconfig unusable") == 1
+
+
+async def test_clusters_are_added_and_removed_at_runtime_and_removal_frees_them(
+    kube: FakeKubeServer, kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    kube.state.create(pod("p"))
+    async with make_cache() as cache:
+        assert cache.clusters() == []
+        kube.write_kubeconfig(kubeconfigs / "late.kubeconfig")
+        assert await cache.register("late")
+        await until(lambda: _names(cache, "late", "pod") == ["p"])
+        view = cache.cluster("late")
+        assert view is not None
+        (kubeconfigs / "late.kubeconfig").unlink()
+        await cache.rescan()
+        assert cache.cluster("late") is None
+        assert all(t.done() for t in view.tasks) and not view.indexers
+        kube.write_kubeconfig(kubeconfigs / "again.yml")
+        await cache.rescan()
+        assert cache.clusters() == ["again"]
+        await cache.remove("again")
+        assert cache.clusters() == []

@@ -31,7 +31,9 @@ async def readyz(request: Request) -> Response:
     store: dict[str, Any] = {"ok": writable, "dir": str(svc.records.directory)}
     if problem:
         store["detail"] = problem
-    k8scache: dict[str, Any] = svc.extra.get("k8scache_check", {"ok": True, "enabled": False})
+    check = svc.extra.get("k8scache_check", {"ok": True, "enabled": False})
+    # A callable reports the live per-cluster sync state (informational: never fails readiness).
+    k8scache: dict[str, Any] = check() if callable(check) else check
     ready = writable and bool(k8scache.get("ok", True))
     return json_response(
         {"ready": ready, "checks": {"store": store, "k8scache": k8scache}},

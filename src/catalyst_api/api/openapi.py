@@ -334,6 +334,9 @@ SSE_EVENT: Schema = {
 DEPLOYMENT = "/api/v1/deployments/{deployment_id}"
 JOBS = "/api/v1/deployments/{dep_id}"
 
+SOVEREIGN_K8S = "/api/v1/sovereigns/{sovereign_id}/k8s"
+K8SCACHE_DISABLED = _text("The k8scache could not start.", "k8scache disabled\n")
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("post", "/api/v1/credentials/validate"): Operation(
         body=_json_body("CredentialsRequest", required=True),
@@ -573,6 +576,63 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             400: _json("`missing-depId`."),
             404: NOT_FOUND_JSON,
             503: _json("`watches-unavailable`."),
+        },
+    ),
+    ("get", f"{SOVEREIGN_K8S}/{{kind}}"): Operation(
+        parameters=[
+            _path("kind", "Kind: canonical name, plural or short alias (case-insensitive)."),
+            _query("ns", "Only this namespace."),
+            _query("labelSelector", "Kubernetes label selector grammar."),
+            _query(
+                "fieldSelector",
+                "`metadata.name=`, `metadata.namespace=`, `metadata.labels.<k>=`, comma-ANDed; "
+                "other keys are ignored.",
+            ),
+            _query("limit", "Page size: default 500, < 1 = 500, capped at 5000."),
+            _query("continue", "Token of the next page (from `continue`)."),
+        ],
+        responses={
+            200: Answer(
+                "A page of cached objects, sorted by namespace/name.",
+                {JSON: _obj(("kind", "cluster", "items", "ageSeconds"), items=ARRAY_OF_OBJECTS)},
+                headers={
+                    "X-Cache-Stale-Seconds": {"type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$"}
+                },
+            ),
+            400: _text("`bad labelSelector: …` or `bad continue token`.", "bad labelSelector: x"),
+            404: Answer(
+                'Unknown kind: JSON `{"error": "unknown kind", "kind", "availableKinds"}`; '
+                "unregistered cluster: text.",
+                {JSON: {"type": "object"}, TEXT: {"type": "string"}},
+            ),
+            503: K8SCACHE_DISABLED,
+        },
+    ),
+    ("get", f"{SOVEREIGN_K8S}/stream"): Operation(
+        parameters=[
+            _query("kinds", "Comma-separated kinds (empty = all)."),
+            _query("initialState", "`1`: an ADDED event per cached object first."),
+        ],
+        responses={
+            200: Answer(
+                "Server-sent events: `: connected …`, `data: <event JSON>` frames "
+                "(`cluster`, `kind`, `type`, `object`, `at`), `: ping <unix>` every 15 s, "
+                "`event: resync` after this subscriber dropped events.",
+                {"text/event-stream": {"type": "string"}},
+            ),
+            400: _text('`unknown kind "x"`.', 'unknown kind "x"\n'),
+            404: _text("Cluster not registered.", "sovereign 'x' is not registered\n"),
+            503: K8SCACHE_DISABLED,
+        },
+    ),
+    ("get", f"{SOVEREIGN_K8S}/sync"): Operation(
+        responses={
+            200: _json(
+                "Per-kind sync state (kinds the cluster does not serve are left out).",
+                _obj(("cluster", "synced"), cluster=STRING, synced={"type": "object"}),
+            ),
+            404: _text("Cluster not registered.", "sovereign 'x' is not registered\n"),
+            503: K8SCACHE_DISABLED,
         },
     ),
 }

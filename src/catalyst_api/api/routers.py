@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import deployments, health, jobs, wizard
+from . import deployments, health, jobs, k8scache, wizard
 
 __all__ = ["ROUTERS"]
 
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     wizard.router,
     deployments.router,
     jobs.router,
+    k8scache.router,
 ]

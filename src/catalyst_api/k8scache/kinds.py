@@ -1,6 +1,7 @@
 """The kinds registry: which resource types the cache holds, by wire name.
 
-`DEFAULT_KINDS` is the earliest upstream list found (23 entries, spec §6.4) plus the three Flux
+`DEFAULT_KINDS` is the earliest upstream list found (spec §6.4: "23 entries", of which its
+table names 22, all here) plus the three Flux
 kinds the sandbox and Phase 1 care about. `event` is deliberately absent (an unbounded informer
 OOM-looped upstream, #2125) and `KindRegistry.add` refuses it, so neither the ConfigMap nor the
 kinds file can bring it back. Extensions use the ConfigMap CSV format

@@ -16,6 +16,7 @@ class CacheMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = registry if registry is not None else CollectorRegistry()
+        self.registry = r
         ck = ["cluster", "kind"]
         self.last_event = Gauge(
             _P + "informer_last_event_seconds", "Unix time of the last event", ck, registry=r

@@ -1,0 +1,181 @@
+"""The k8scache HTTP surface (spec §6.6): list, stream and sync of a Sovereign's objects.
+
+`/stream` and `/sync` are registered before `/{kind}` (chi's static segments win; Starlette
+matches in order). Every answer reads the in-memory cache only, never the apiserver (except the
+SubjectAccessReview when a user header is present). Error bodies follow the original: a
+text/plain 503 "k8scache disabled" and 404 for an unregistered cluster, a JSON 404 for an
+unknown kind, text/plain 400 for a bad selector or kinds filter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from ..k8scache import RESYNC, K8sCache, Kind, SelectorError
+from ..k8scache.query import decode_continue, field_matcher, label_matcher, page, parse_limit
+from ..k8scache.types import CacheEvent, Obj
+from ..timefmt import format_rfc3339
+from .deps import services
+from .responses import json_response, text_response
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/sovereigns/{sovereign_id}/k8s")
+
+STALE_AFTER = 30.0
+SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+
+
+def _cache(request: Request) -> K8sCache | None:
+    cache = services(request).extra.get("k8scache")
+    return cache if isinstance(cache, K8sCache) else None
+
+
+def _disabled() -> Response:
+    return text_response("k8scache disabled\n", 503)
+
+
+def _unregistered(cluster: str) -> Response:
+    return text_response(f"sovereign {cluster!r} is not registered in the k8scache\n", 404)
+
+
+def _user(request: Request) -> str:
+    header = services(request).settings.k8scache_user_header
+    return (request.headers.get(header) or "").strip() if header else ""
+
+
+def _namespace(obj: Obj) -> str:
+    meta = obj.get("metadata")
+    return str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
+
+
+@router.get("/stream")
+async def stream(sovereign_id: str, request: Request) -> Response:
+    """SSE of the cluster's changes: `?kinds=a,b`, `?initialState=1`, pings, resync frames."""
+    cache = _cache(request)
+    if cache is None:
+        return _disabled()
+    if cache.cluster(sovereign_id) is None:
+        return _unregistered(sovereign_id)
+    raw = request.query_params.get("kinds", "")
+    wanted: list[Kind] = []
+    for name in (n.strip() for n in raw.split(",")):
+        if not name:
+            continue
+        kind = cache.kind(name)
+        if kind is None:
+            return text_response(f'unknown kind "{name}"\n', 400)
+        wanted.append(kind)
+    initial = request.query_params.get("initialState", "") in ("1", "true")
+    user = _user(request)
+    kinds = frozenset(k.name for k in wanted)
+    ping = services(request).sse_ping_interval
+    sub = cache.subscribe(sovereign_id, kinds, user)
+
+    async def allowed(kind_name: str, obj: Obj) -> bool:
+        kind = cache.kind(kind_name)
+        return kind is not None and await cache.allowed(
+            user=user, cluster=sovereign_id, kind=kind, namespace=_namespace(obj)
+        )
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            yield f": connected cluster={sovereign_id} kinds={raw}\n\n".encode()
+            if initial:
+                at = format_rfc3339(datetime.now(UTC))
+                for kind in sorted(wanted or list(cache.registry), key=lambda k: k.name):
+                    for obj in cache.objects(sovereign_id, kind):
+                        if await allowed(kind.name, obj):
+                            event = CacheEvent(
+                                cluster=sovereign_id,
+                                kind=kind.name,
+                                type="ADDED",
+                                object=obj,
+                                at=at,
+                            )
+                            yield b"data: " + orjson.dumps(event) + b"\n\n"
+            while True:
+                item = await sub.next(ping)
+                if item is None:
+                    if sub.closed:
+                        return
+                    yield f": ping {int(time.time())}\n\n".encode()
+                elif item == RESYNC:
+                    body = orjson.dumps({"cluster": sovereign_id, "dropped": sub.dropped})
+                    yield b"event: resync\ndata: " + body + b"\n\n"
+                elif isinstance(item, dict) and await allowed(item["kind"], item["object"]):
+                    yield b"data: " + orjson.dumps(item) + b"\n\n"
+        finally:
+            cache.unsubscribe(sub)
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/sync")
+async def sync(sovereign_id: str, request: Request) -> Response:
+    """`{"cluster", "synced": {kind: bool}}` (kinds the cluster does not serve are left out)."""
+    cache = _cache(request)
+    if cache is None:
+        return _disabled()
+    view = cache.cluster(sovereign_id)
+    if view is None:
+        return _unregistered(sovereign_id)
+    return json_response({"cluster": sovereign_id, "synced": view.synced()})
+
+
+@router.get("/{kind}")
+async def list_objects(sovereign_id: str, kind: str, request: Request) -> Response:
+    """A page of cached objects (ns, labelSelector, fieldSelector subset, limit/continue)."""
+    cache = _cache(request)
+    if cache is None:
+        return _disabled()
+    found = cache.kind(kind)
+    if found is None:
+        return json_response(
+            {"error": "unknown kind", "kind": kind, "availableKinds": cache.registry.names()},
+            404,
+        )
+    if cache.cluster(sovereign_id) is None:
+        return _unregistered(sovereign_id)
+    q = request.query_params
+    try:
+        labels = label_matcher(q.get("labelSelector", ""))
+    except SelectorError as exc:
+        return text_response(f"bad labelSelector: {exc}\n", 400)
+    try:
+        offset = decode_continue(q.get("continue", ""))
+    except SelectorError as exc:
+        return text_response(f"{exc}\n", 400)
+    fields = field_matcher(q.get("fieldSelector", ""))
+    ns = q.get("ns", "")
+    items = [
+        o
+        for o in cache.objects(sovereign_id, found)
+        if (not ns or _namespace(o) == ns)
+        and (labels is None or labels(o))
+        and (fields is None or fields(o))
+    ]
+    user = _user(request)
+    if user:
+        decisions: dict[str, bool] = {}
+        for namespace in sorted({_namespace(o) for o in items}):
+            decisions[namespace] = await cache.allowed(
+                user=user, cluster=sovereign_id, kind=found, namespace=namespace
+            )
+        items = [o for o in items if decisions[_namespace(o)]]
+    chunk = page(items, offset=offset, limit=parse_limit(q.get("limit")))
+    age = cache.age_seconds(sovereign_id, found)
+    body: dict[str, object] = {"kind": found.name, "cluster": sovereign_id, "items": chunk.items}
+    if chunk.next_token:
+        body["continue"] = chunk.next_token
+    body["ageSeconds"] = round(age, 3)
+    headers = {"X-Cache-Stale-Seconds": f"{age:.2f}"}
+    if age > STALE_AFTER:
+        headers["Warning"] = '110 catalyst-api "cache stale"'
+    return json_response(body, headers=headers)
