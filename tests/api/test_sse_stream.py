@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,10 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
+from catalyst_api.client.sse import SseFrame
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.waiting import read_sse, wait_for, wait_status
 
 Body = Callable[..., dict[str, Any]]
+
+
+def _setter(event: threading.Event) -> Callable[[SseFrame], None]:
+    return lambda _frame: event.set()
 
 
 def _data_frames(frames: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
@@ -53,8 +57,8 @@ def test_in_flight_deployment_streams_replay_then_live_then_done(
     server = start_server(make_settings(), scripted_overrides(prov))
     dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
     wait_for(lambda: httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()["numEvents"] >= 4)
-    threading.Timer(0.5, gate.set).start()
-    frames = read_sse(server.url, dep)
+    # The gate opens once the stream delivered its first frame: what follows is live.
+    frames = read_sse(server.url, dep, on_frame=lambda _frame: gate.set())
     events = _data_frames(frames)
     messages = [e["message"] for e in events]
     assert messages[:4] == ["Initialising OpenTofu working directory", "line 0", "line 1", "line 2"]
@@ -70,10 +74,13 @@ def test_two_clients_each_receive_every_event_once_in_order(
     prov = ScriptedProvisioner(lines=300, delay=0.002, gate=gate, postback_base="auto")
     server = start_server(make_settings(), scripted_overrides(prov))
     dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    connected = [threading.Event(), threading.Event()]
     with ThreadPoolExecutor(2) as pool:
-        futures = [pool.submit(read_sse, server.url, dep) for _ in range(2)]
-        time.sleep(0.3)
-        gate.set()
+        futures = [pool.submit(read_sse, server.url, dep, on_frame=_setter(c)) for c in connected]
+        try:
+            assert all(c.wait(20) for c in connected), "a client never received a frame"
+        finally:
+            gate.set()  # both clients are reading: the rest of the run arrives live
         results = [f.result() for f in futures]
     total = httpx.get(f"{server.url}/api/v1/deployments/{dep}").json()["numEvents"]
     for frames in results:
@@ -114,12 +121,18 @@ def test_sse_headers_and_heartbeat(
     prov = ScriptedProvisioner(gate=gate, postback_base="auto")
     server = start_server(make_settings(), scripted_overrides(prov, sse_ping_interval=0.2))
     dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
-    threading.Timer(0.8, gate.set).start()
-    with httpx.stream("GET", f"{server.url}/api/v1/deployments/{dep}/logs", timeout=10) as resp:
-        assert resp.headers["content-type"].startswith("text/event-stream")
-        assert resp.headers["cache-control"] == "no-cache"
-        assert resp.headers["x-accel-buffering"] == "no"
-        lines = list(resp.iter_lines())
+    lines: list[str] = []
+    try:
+        with httpx.stream("GET", f"{server.url}/api/v1/deployments/{dep}/logs", timeout=10) as resp:
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            assert resp.headers["cache-control"] == "no-cache"
+            assert resp.headers["x-accel-buffering"] == "no"
+            for line in resp.iter_lines():
+                lines.append(line)
+                if line == ": ping":
+                    gate.set()  # a heartbeat arrived while nothing else did: let the run end
+    finally:
+        gate.set()
     assert ": ping" in lines
 
 

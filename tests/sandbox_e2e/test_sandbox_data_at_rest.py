@@ -24,17 +24,19 @@ def test_a_full_run_and_destroy_leave_only_private_secret_free_files(
     server = sandbox()
     body = byo_body("rest")
     dep = server.create(body)
-    assert server.follow(dep)[-1]["status"] == "ready"
+    done = server.follow(dep)[-1]
+    assert done["status"] == "ready", done
     assert (server.data_dir / "kubeconfigs" / f"{dep}.yaml").exists()
     response = httpx.delete(f"{server.url}/api/v1/deployments/{dep}", timeout=10)
     assert response.status_code == 202, response.text
-    assert server.follow(dep)[-1]["status"] == "destroyed"
+    done = server.follow(dep)[-1]
+    assert done["status"] == "destroyed", (done, server.log_text()[-3000:])
     server.stop()
 
     root = server.data_dir
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert (root / "tofu" / f"rest.sandbox.example.{dep}" / "terraform.tfstate").exists()
-    secrets = (body["hetznerToken"], SANDBOX_GHCR_TOKEN, SANDBOX_DYNADOT_KEY)
+    secrets: tuple[str, ...] = (body["hetznerToken"], SANDBOX_GHCR_TOKEN, SANDBOX_DYNADOT_KEY)
     secrets += (SANDBOX_DYNADOT_SECRET,)
     checked = 0
     for directory, dirnames, filenames in os.walk(root):

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from catalyst_api.client.sse import SseFrame, parse_frames
+
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll until `condition()` is truthy; return its value or fail with a timeout."""
@@ -54,10 +56,12 @@ def read_sse(
     headers: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
     timeout: float = 20.0,
+    on_frame: Callable[[SseFrame], None] | None = None,
 ) -> list[tuple[str, str, str]]:
-    """Read a whole SSE stream until the server closes it: list of (event, id, data)."""
+    """Read a whole SSE stream until the server closes it: list of (event, id, data), parsed
+    by the client's own parser. `on_frame` sees each frame as it arrives (e.g. to open a gate
+    once the stream is known to be connected)."""
     frames: list[tuple[str, str, str]] = []
-    event, ident, data = "message", "", ""
     with httpx.stream(
         "GET",
         f"{base}/api/v1/deployments/{dep_id}/logs",
@@ -66,17 +70,8 @@ def read_sse(
         timeout=timeout,
     ) as resp:
         assert resp.status_code == 200, resp.read()
-        for line in resp.iter_lines():
-            if line == "":
-                if data or event != "message":
-                    frames.append((event, ident, data))
-                event, ident, data = "message", "", ""
-            elif line.startswith(":"):
-                frames.append(("comment", "", line))
-            elif line.startswith("event: "):
-                event = line[7:]
-            elif line.startswith("id: "):
-                ident = line[4:]
-            elif line.startswith("data: "):
-                data = line[6:]
+        for frame in parse_frames(resp.iter_lines()):
+            frames.append((frame.event, frame.id, frame.data))
+            if on_frame is not None:
+                on_frame(frame)
     return frames
