@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import io
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import pytest
 
@@ -48,7 +50,7 @@ _LOG_STREAM = _PerTestLogStream()
 @pytest.fixture(autouse=True)
 def _capture_logs() -> io.StringIO:
     """Every log line goes to a buffer owned by the running test (`log_text`)."""
-    configure_logging("info", stream=_LOG_STREAM)
+    configure_logging("info", stream=cast(TextIO, _LOG_STREAM))
     return _LOG_STREAM.fresh()
 
 
@@ -56,6 +58,38 @@ def _capture_logs() -> io.StringIO:
 def log_text(_capture_logs: io.StringIO) -> Callable[[], str]:
     """Returns everything logged so far during this test (not the whole session)."""
     return _capture_logs.getvalue
+
+
+@pytest.fixture(autouse=True)
+def _no_task_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """An async test fails when it leaves a task running on its loop once its fixtures are torn
+    down (pytest-asyncio would cancel it silently when closing the loop). Only function-scoped
+    loops are checked: a wider loop legitimately outlives the test."""
+    marker = request.node.get_closest_marker("asyncio")
+    loop_scope = (marker.kwargs.get("loop_scope") if marker else None) or "function"
+    if not inspect.iscoroutinefunction(request.node.obj) or loop_scope != "function":
+        yield
+        return
+    # Requested first, so torn down last: the check below runs after the test's own async
+    # fixtures have stopped what they started, while the loop is still open.
+    runner = request.getfixturevalue("_function_scoped_runner")
+    yield
+    loop = runner.get_loop()
+    if loop.is_closed():
+        return
+    left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if left:  # a task that is finishing (e.g. cancelled just now) gets a moment to end
+        loop.run_until_complete(asyncio.wait(left, timeout=1.0))
+        left = [t for t in left if not t.done()]
+    for task in left:
+        task.cancel()
+    if left:
+        loop.run_until_complete(asyncio.wait(left, timeout=1.0))
+        pytest.fail(
+            "the test left asyncio tasks running: "
+            + ", ".join(f"{t.get_name()} {t.get_coro()!r}" for t in left),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
