@@ -34,7 +34,6 @@ class ServeServer(LiveServer):
             self.app, settings, host="127.0.0.1", port=self.port, timeout_graceful_shutdown=2
         )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
 
 

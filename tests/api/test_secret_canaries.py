@@ -69,12 +69,12 @@ def test_canary_secrets_appear_nowhere(
     for secret in (HETZNER, GHCR, DYNADOT_KEY, DYNADOT_SECRET, KUBE_TOKEN):
         assert secret not in logs
     kubeconfig_dir = data_root / "kubeconfigs"
-    for path in data_root.rglob("*"):
-        if not path.is_file() or path.parent == kubeconfig_dir:
+    for file in data_root.rglob("*"):
+        if not file.is_file() or file.parent == kubeconfig_dir:
             continue
-        content = path.read_bytes()
+        content = file.read_bytes()
         for secret in (HETZNER, GHCR, DYNADOT_KEY, DYNADOT_SECRET, KUBE_TOKEN):
-            assert secret.encode() not in content, f"{secret[:12]}… found in {path}"
+            assert secret.encode() not in content, f"{secret[:12]}… found in {file}"
 
 
 # Every secret variable is used, so OpenTofu really receives it (and could leak it).

@@ -3,7 +3,7 @@ real store on disk."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,8 @@ class Harness:
             Event(phase="component-log", component=component, level=level, message=message, time=t),
         )
 
-    async def seed(self, items: list[dict[str, Any]]) -> tuple[int, int]:
-        return await self.bridges.seed(DEP, items)
+    async def seed(self, items: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+        return await self.bridges.seed(DEP, list(items))
 
     async def job(self, component: str) -> dict[str, Any]:
         await self.bridges.flush()
@@ -53,7 +53,7 @@ class Harness:
     async def lines(self, component: str) -> list[tuple[str, str]]:
         job = await self.job(component)
         page = self.store.page_logs(job["latestExecutionId"], 1, 100)
-        return [(line["level"], line["message"]) for line in page["lines"]]  # type: ignore[union-attr]
+        return [(line["level"], line["message"]) for line in page["lines"]]  # type: ignore[attr-defined]
 
     async def executions(self, component: str) -> list[dict[str, Any]]:
         await self.bridges.flush()

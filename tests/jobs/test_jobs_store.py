@@ -120,9 +120,9 @@ def _execution_with_lines(store: JobsStore, n: int, dep: str = "dep1") -> str:
 def test_log_pages(store: JobsStore) -> None:
     exec_id = _execution_with_lines(store, 50)
     first = store.page_logs(exec_id, 1, 10)
-    assert [line["lineNumber"] for line in first["lines"]] == list(range(1, 11))  # type: ignore[union-attr]
+    assert [line["lineNumber"] for line in first["lines"]] == list(range(1, 11))  # type: ignore[attr-defined]
     second = store.page_logs(exec_id, 11, 10)
-    assert [line["message"] for line in second["lines"]] == [f"line {i}" for i in range(11, 21)]  # type: ignore[union-attr]
+    assert [line["message"] for line in second["lines"]] == [f"line {i}" for i in range(11, 21)]  # type: ignore[attr-defined]
     assert store.page_logs(exec_id, 10, 5)["lines"][0]["lineNumber"] == 10  # type: ignore[index]
     assert store.page_logs(exec_id, 51, 10)["lines"] == []
     assert len(store.page_logs(exec_id, 0, 0)["lines"]) == 50  # type: ignore[arg-type]
@@ -148,7 +148,7 @@ def test_unparsable_log_lines_are_skipped_but_keep_their_place(store: JobsStore)
     raw = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(raw[0] + b"{torn\n" + raw[1] + raw[2])
     page = store.page_logs(exec_id, 2, 10)
-    assert [line["message"] for line in page["lines"]] == ["line 2", "line 3"]  # type: ignore[union-attr]
+    assert [line["message"] for line in page["lines"]] == ["line 2", "line 3"]  # type: ignore[attr-defined]
 
 
 def test_missing_log_file_is_an_empty_page(store: JobsStore) -> None:
@@ -256,7 +256,7 @@ def test_concurrent_appends_number_lines_contiguously(store: JobsStore) -> None:
         thread.join()
     for exec_id in (exec_a, exec_b):
         page = store.page_logs(exec_id, 1, 100)
-        assert [line["lineNumber"] for line in page["lines"]] == list(range(1, 51))  # type: ignore[union-attr]
+        assert [line["lineNumber"] for line in page["lines"]] == list(range(1, 51))  # type: ignore[attr-defined]
         assert page["total"] == 50
 
 

@@ -26,10 +26,8 @@ async def test_cluster_objects_are_listed_then_followed_by_watch(
     kube.write_kubeconfig(kubeconfigs / "c1.yaml")
     async with make_cache() as cache:
         await until(
-            lambda: (
-                cache.cluster("c1") is not None and cache.cluster("c1").synced().get("pod", False)
-            )
-        )  # type: ignore[union-attr]
+            lambda: (view := cache.cluster("c1")) is not None and view.synced().get("pod", False)
+        )
         assert _names(cache, "c1", "pod") == ["a"]
         kube.state.create(pod("b"))
         await until(lambda: _names(cache, "c1", "pod") == ["a", "b"])

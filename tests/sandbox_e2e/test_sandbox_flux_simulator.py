@@ -187,9 +187,9 @@ def test_sandbox_objects_parse_as_real_kubernetes_objects() -> None:
     parsed: dict[str, int] = {}
     for kind, model in (("Pod", Pod), ("Node", Node), ("Secret", Secret)):
         for obj in state.list("v1", kind):
-            assert model.from_dict(obj).metadata is not None
+            assert model.from_dict(obj).to_dict()["metadata"]["name"] == obj["metadata"]["name"]
             parsed[kind] = parsed.get(kind, 0) + 1
     for obj in state.list("apps/v1", "Deployment"):
-        assert Deployment.from_dict(obj).metadata is not None
+        assert Deployment.from_dict(obj).to_dict()["metadata"]["name"] == obj["metadata"]["name"]
         parsed["Deployment"] = parsed.get("Deployment", 0) + 1
     assert set(parsed) == {"Pod", "Node", "Secret", "Deployment"}, parsed

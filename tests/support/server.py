@@ -43,7 +43,7 @@ class LiveServer:
             timeout_graceful_shutdown=2,
         )
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        # uvicorn installs its signal handlers only in the main thread: none here.
         self._thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None
 

@@ -293,7 +293,7 @@ def test_embedded_managed_pool_is_available_unless_a_deployment_holds_it(
     wait_status(embedded_server.url, dep_id, {"phase1-watching"})
     assert check(embedded_server, "acme").json()["reason"] == "reserved"
     bearer = embedded_server.call(
-        lambda: embedded_server.services.deployments.get(dep_id).bearer_token.get_secret_value()
+        lambda: embedded_server.services.deployments.get(dep_id).bearer_token.get_secret_value()  # type: ignore[union-attr]
     )
     httpx.put(
         f"{embedded_server.url}/api/v1/deployments/{dep_id}/kubeconfig",
