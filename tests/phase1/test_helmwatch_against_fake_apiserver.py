@@ -31,10 +31,8 @@ async def test_all_installed_releases_end_the_watch_with_one_event_each(
     names = [f"bp-c{i}" for i in range(11)]
     for name in names:
         cluster.add(name, ready=("True", "InstallSucceeded", ""))
-    started = time.monotonic()
     result = await _watch(cluster, recorder, config())
-    assert time.monotonic() - started < 2
-    assert result.outcome == "ready"
+    assert result.outcome == "ready"  # the verdict, not the 5 s deadline, ended the watch
     assert result.states == {n[3:]: "installed" for n in names}
     assert sorted(recorder.states()) == sorted((n[3:], "installed") for n in names)
     assert recorder.warnings() == []
@@ -85,9 +83,17 @@ async def test_stuck_release_rides_out_the_timeout_with_partial_state(
     cluster: Any, recorder: Any, config: Callable[..., WatchConfig]
 ) -> None:
     cluster.add("bp-cilium", ready=("Unknown", "Progressing", "still going"))
-    started = time.monotonic()
-    result = await _watch(cluster, recorder, config(timeout=0.4, min_bootstrap_kit_hrs=1))
-    assert 0.35 < time.monotonic() - started < 2
+    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
+        watcher = HelmReleaseWatcher(
+            client, emit=recorder, config=config(timeout=60, min_bootstrap_kit_hrs=1)
+        )
+        task = asyncio.create_task(watcher.run())
+        await _until(lambda: len(recorder.states()) == 1)
+        await asyncio.sleep(0.05)
+        assert not task.done()  # installing is not terminal: no verdict
+        assert watcher._deadline is not None
+        watcher._deadline.reschedule(asyncio.get_running_loop().time())  # the deadline passes
+        result = await task
     assert result.outcome == "timeout"
     assert result.states == {"cilium": "installing"}
     assert result.error == ""
@@ -131,7 +137,7 @@ async def test_empty_cluster_warns_once_and_ends_flux_not_reconciling(
 ) -> None:
     started = time.monotonic()
     result = await _watch(cluster, recorder, config(first_seen_timeout=0.2, timeout=1.5))
-    assert 1.4 < time.monotonic() - started < 3
+    assert time.monotonic() - started >= 1.4  # rode out the deadline (no upper bound: busy CI)
     assert result.states == {}
     assert result.outcome == "flux-not-reconciling"
     assert result.error == ""
@@ -149,7 +155,8 @@ async def test_zero_releases_keep_watching_until_stopped(
     async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
         watcher = HelmReleaseWatcher(client, emit=recorder, config=config(timeout=30))
         task = asyncio.create_task(watcher.run())
-        await asyncio.sleep(1.0)
+        await _until(lambda: watcher.synced)
+        await asyncio.sleep(0.5)
         assert not task.done()
         assert watcher.running and watcher.synced
         watcher.stop()
@@ -164,10 +171,8 @@ async def test_eleven_installed_with_one_failed_end_fast_as_failed(
     for i in range(10):
         cluster.add(f"bp-ok{i}", ready=("True", "InstallSucceeded", ""))
     cluster.add("bp-broken", ready=("False", "UpgradeFailed", ""))
-    started = time.monotonic()
     result = await _watch(cluster, recorder, config())
-    assert time.monotonic() - started < 2
-    assert result.outcome == "failed"
+    assert result.outcome == "failed"  # the verdict, not the 5 s deadline, ended the watch
     assert result.states["broken"] == "failed"
     assert len(result.states) == 11
 

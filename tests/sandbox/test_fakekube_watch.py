@@ -211,7 +211,7 @@ async def test_timeout_seconds_ends_the_watch_cleanly(http: httpx.AsyncClient) -
     elapsed = time.monotonic() - started
     assert resp.status_code == 200
     assert resp.text == ""
-    assert 0.9 <= elapsed < 3
+    assert 0.9 <= elapsed < 30  # the upper bound only catches a watch that never ends
 
 
 async def test_label_selector_watch_turns_matching_changes_into_added_and_deleted(

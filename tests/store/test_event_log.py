@@ -30,7 +30,9 @@ async def test_lines_reach_disk_within_the_group_commit_window(tmp_path: Path) -
     log.append(DEP, b'{"seq":1}')
     start = time.monotonic()
     while not log.read_sync(DEP):
-        assert time.monotonic() - start < 1.0, "event not durable within 1 s"
+        # 10 s, not the 50 ms window: this proves the timer commits, not how fast a busy
+        # machine runs it.
+        assert time.monotonic() - start < 10.0, "event not durable within 10 s"
         await asyncio.sleep(0.01)
     await log.aclose()
 
