@@ -1,8 +1,10 @@
 """Pure decisions of the deployment state machine: what a restart or a retry does next.
 
 Everything here is a function of the record (and whether the kubeconfig file exists), so the
-rules are tested as tables (`tests/deployments/test_restart_decisions.py`) and the service just
-applies the answer. Statuses and transitions: spec §4.3 with DESIGN items 3, 5 and 7.
+rules are tested as tables (`tests/deployments/test_restart_decisions.py`). `lifecycle.Lifecycle`
+applies them: its named transitions are the only writers of a deployment's status (table:
+`lifecycle.ALLOWED_FROM`, tested in `tests/deployments/test_transition_table.py`). Statuses and
+transitions: spec §4.3 with DESIGN items 3, 5, 7 and 13.
 """
 
 from __future__ import annotations

@@ -74,11 +74,10 @@ class Runs:
         return self.deps.hub.emitter(dep.id)
 
     def kubeconfig_arrived(self, deployment_id: str) -> None:
-        """The postback stored a kubeconfig: wake a run waiting for it."""
-        self._kubeconfig_event(deployment_id).set()
-
-    def _kubeconfig_event(self, deployment_id: str) -> asyncio.Event:
-        return self._kubeconfig_arrived.setdefault(deployment_id, asyncio.Event())
+        """The postback stored a kubeconfig: wake the run waiting for it, if one is."""
+        waiting = self._kubeconfig_arrived.get(deployment_id)
+        if waiting is not None:
+            waiting.set()
 
     def job_for(self, dep: Deployment, token: SecretStr | None = None) -> ProvisionJob:
         req = dep.request
@@ -186,7 +185,9 @@ class Runs:
                     f"kubeconfig back (up to {format_go_duration(wait)} after Phase 0)",
                 )
             )
-            arrived = self._kubeconfig_event(dep.id)
+            # Registered only while waiting; the loop re-checks the record, so a postback that
+            # landed before the registration is not missed.
+            arrived = self._kubeconfig_arrived.setdefault(dep.id, asyncio.Event())
             try:
                 async with asyncio.timeout(max(remaining, 0.0)):
                     while not (dep.result and dep.result.kubeconfig_path):
@@ -199,6 +200,9 @@ class Runs:
                 emit(Event(phase="kubeconfig", level="error", message=message))
                 await self.lifecycle.fail(dep, FailureStage.KUBECONFIG_WAIT, message)
                 return
+            finally:
+                if self._kubeconfig_arrived.get(dep.id) is arrived:
+                    del self._kubeconfig_arrived[dep.id]
         await self.phase1(dep, resume=resume)
 
     async def phase1_only(self, dep: Deployment) -> None:
