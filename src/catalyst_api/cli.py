@@ -135,6 +135,12 @@ def _cmd_deployments(argv: list[str]) -> int:
     return deployments_main(argv)
 
 
+def _cmd_sovereigns(argv: list[str]) -> int:
+    from .client.sovereigns import sovereigns_main
+
+    return sovereigns_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `catalyst-api` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -142,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_fake_kube(args_list[1:])
     if args_list and args_list[0] == "deployments":
         return _cmd_deployments(args_list[1:])
+    if args_list and args_list[0] == "sovereigns":
+        return _cmd_sovereigns(args_list[1:])
     parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
@@ -168,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.add_parser("fake-kube", help="run a fake kube-apiserver (see fake-kube --help)")
     sub.add_parser("deployments", help="client for a running catalyst-api (see deployments --help)")
+    sub.add_parser("sovereigns", help="read a Sovereign's cached objects (see sovereigns --help)")
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _cmd_serve(args)

@@ -3,6 +3,8 @@ state, pings), sync, SAR gating, error bodies, readiness, metrics, registration 
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from catalyst_api.client.sovereigns import sovereigns_main
 from catalyst_api.config import Settings
 from catalyst_api.k8scache.snapshots import write_snapshot
 from catalyst_api.sandbox.fakekube import FakeKubeServer, FakeKubeThread
@@ -263,3 +266,67 @@ def test_a_kubeconfig_put_registers_the_cluster_at_once_and_a_destroy_drops_it(
     )
     assert httpx.delete(f"{srv.url}/api/v1/deployments/{dep}").status_code == 202
     wait_for(lambda: _get(srv, f"{dep}/k8s/sync").status_code == 404, what="dropped")
+
+
+def test_a_subscriber_that_dropped_events_gets_a_resync_frame(server: LiveServer) -> None:
+    cache = server.services.extra["k8scache"]
+    ready = threading.Event()
+
+    def flood() -> None:
+        ready.wait(10)
+        wait_for(lambda: server.call(cache.fanout.count) >= 1, what="subscribed")
+
+        def burst() -> None:  # on the server's loop, faster than any reader: overflow
+            for n in range(FAST.buffer + 10):
+                cache.fanout.publish(
+                    {
+                        "cluster": "two",
+                        "kind": "pod",
+                        "type": "MODIFIED",
+                        "object": {"n": n},
+                        "at": "",
+                    }
+                )
+
+        server.call(burst)
+
+    threading.Thread(target=flood, daemon=True).start()
+
+    def stop(lines: list[str]) -> bool:
+        ready.set()
+        return any(line == "event: resync" for line in lines)
+
+    lines = _frames(server, "two/k8s/stream", stop, params={"kinds": "pod"})
+    assert lines[-1] == "event: resync"
+
+
+def test_the_sovereigns_client_lists_and_watches(server: LiveServer) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    env = {"CATALYST_API_URL": server.url}
+    code = sovereigns_main(
+        ["list", "one", "pods", "-n", "a", "-l", "app=web", "-o", "wide"],
+        environ=env,
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 0, err.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["NAMESPACE", "NAME", "AGE", "RESOURCEVERSION", "LABELS"]
+    assert [line.split()[1] for line in lines[1:]] == ["p1", "p3"]
+    out = io.StringIO()
+    assert sovereigns_main(["list", "one", "pod", "-o", "json"], environ=env, stdout=out) == 0
+    assert len(json.loads(out.getvalue())) == 7
+    err = io.StringIO()
+    assert sovereigns_main(["list", "nope", "pod"], environ=env, stdout=out, stderr=err) == 1
+    assert "HTTP 404" in err.getvalue()
+
+    class Until(io.StringIO):
+        def write(self, text: str) -> int:
+            n = super().write(text)
+            if "ADDED pod z/other" in self.getvalue():
+                raise KeyboardInterrupt
+            return n
+
+    watched = Until()
+    assert sovereigns_main(["watch", "two", "--kinds", "pod"], environ=env, stdout=watched) == 130
+    assert watched.getvalue().splitlines()[0] == "ADDED pod z/other"

@@ -118,7 +118,7 @@ async def test_a_cluster_that_hangs_or_answers_500_never_blocks_the_others(
     kube.state.create(pod("fine"))
     kube.write_kubeconfig(kubeconfigs / "good.yaml")
     async with FakeKubeServer(token="t") as hanging, FakeKubeServer(token="t") as failing:
-        hanging.faults.delay_seconds = 30
+        hanging.faults.delay_seconds = 3  # longer than the 2 s request timeout: a hang
         failing.faults.fail_next(10_000, status=500)
         hanging.write_kubeconfig(kubeconfigs / "hanging.yaml")
         failing.write_kubeconfig(kubeconfigs / "failing.yaml")

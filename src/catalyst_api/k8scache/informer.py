@@ -87,7 +87,7 @@ class Informer:
                             self._apply_change(item)
             except KubeNotFound:
                 if self.indexer.served:
-                    log.warning(
+                    log.info(
                         "k8scache: kind not served by this cluster, skipped",
                         cluster=self.cluster,
                         kind=self.kind.name,
