@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from fakes.hcloud.harness import (
     write_tfvars_module,
 )
 from support.server import free_port
-from support.waiting import wait_for
+from support.waiting import read_sse, wait_for
 
 VALUES = Path(__file__).resolve().parents[2] / "deploy/helm/catalyst-api/values.yaml"
 
@@ -85,6 +86,12 @@ def test_sigterm_during_phase0_stops_tofu_and_records_failed_within_the_pod_grac
         dep = created.json()["id"]
         wait_for(lambda: any("local-exec" in e["message"] for e in _events(base, dep)), timeout=90)
         assert processes_under(data / "tofu"), "expected OpenTofu and its sleep to be running"
+        frames: list[tuple[str, str, str]] = []
+        follower = threading.Thread(
+            target=lambda: frames.extend(read_sse(base, dep, timeout=pod_grace)), daemon=True
+        )
+        follower.start()
+        wait_for(lambda: _subscribers(base) > 0)
 
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)
@@ -97,7 +104,11 @@ def test_sigterm_during_phase0_stops_tofu_and_records_failed_within_the_pod_grac
             server.wait()
         log.close()
 
+    follower.join(timeout=5)
     assert elapsed < pod_grace
+    # The follower's stream ended with the recorded state, not with a dropped connection.
+    assert frames[-1][0] == "done"
+    assert json.loads(frames[-1][2])["status"] == "failed"
     assert processes_under(data / "tofu") == []
     record = json.loads((data / "deployments" / f"{dep}.json").read_text())
     assert record["status"] == "failed"
@@ -115,3 +126,10 @@ def _healthy(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def _subscribers(base: str) -> float:
+    for line in httpx.get(f"{base}/metrics").text.splitlines():
+        if line.startswith("catalyst_sse_subscribers "):
+            return float(line.split()[1])
+    return 0.0
