@@ -67,3 +67,37 @@ def test_once_runs_are_stopping_a_create_is_refused_before_anything_is_recorded(
     assert resp.status_code == 503
     assert resp.json()["error"] == "shutting-down"
     assert list(settings.deployments_dir.glob("*.json")) == []
+
+
+@dataclass
+class DestroyExplodingOnce(ScriptedProvisioner):
+    """The first destroy raises an exception no provisioner is supposed to raise."""
+
+    exploded: int = 0
+
+    async def destroy(self, job: ProvisionJob, emit: Emit) -> None:
+        if not self.exploded:
+            self.exploded += 1
+            raise RuntimeError("state lock vanished")
+        await super().destroy(job, emit)
+
+
+def test_a_destroy_that_raises_ends_failed_at_the_destroy_stage_and_can_run_again(
+    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body
+) -> None:
+    settings = make_settings()
+    server = start_server(settings, scripted_overrides(DestroyExplodingOnce(postback_base="auto")))
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"ready"})
+
+    assert httpx.delete(f"{server.url}/api/v1/deployments/{dep}").status_code == 202
+    state = wait_status(server.url, dep, {"failed"})
+    assert state["error"] == (
+        "catalyst-api destroy run failed unexpectedly: RuntimeError: state lock vanished"
+    )
+    assert read_sse(server.url, dep)[-1][0] == "done"
+    record = json.loads((settings.deployments_dir / f"{dep}.json").read_text())
+    assert record["failureStage"] == "destroy"
+
+    assert httpx.delete(f"{server.url}/api/v1/deployments/{dep}").status_code == 202
+    assert wait_status(server.url, dep, {"destroyed", "failed"})["status"] == "destroyed"
