@@ -7,6 +7,9 @@ indexers from its snapshots, then start one informer task per (cluster, kind)
 then every 60 s, purge after each pass). `register(id)` / `remove(id)` add or drop one cluster
 at once (kubeconfig PUT, destroy). Nothing here raises for a broken cluster: a bad kubeconfig
 is one warning, an unreachable apiserver only leaves its kinds unsynced.
+
+Longer than most modules: the cluster lifecycle and the reads share one cluster table and its
+lock; snapshots live in `persistence`, each informer in `informer`.
 """
 
 from __future__ import annotations
@@ -14,27 +17,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 import structlog
 
 from ..kube import KubeConfigError, WatchTiming
-from . import discovery, snapshots
+from . import discovery
 from .fanout import Fanout, Subscriber
 from .informer import Informer
 from .kinds import Kind, KindRegistry
 from .metrics import CacheMetrics
+from .persistence import SnapshotKeeper
 from .ratelimit import LimitedKubeClient, TokenBucket
-from .redact import redact, strip_managed_fields
 from .sar import SarGate
 from .store import Indexer
-from .types import HydrateOutcome, Obj
+from .types import Obj
 
 __all__ = ["CacheTimings", "ClusterView", "K8sCache"]
 
@@ -101,6 +102,7 @@ class K8sCache:
         self._lock = asyncio.Lock()
         self._started = False
         self.snapshots_enabled = False
+        self._snapshots = SnapshotKeeper(snapshot_dir, metrics=metrics, clock=clock)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class K8sCache:
     async def start(self) -> None:
         """Prepare snapshots, register every discovered cluster, start the loops."""
         self._started = True
-        self.snapshots_enabled = await asyncio.to_thread(self._prepare_snapshot_dir)
+        self.snapshots_enabled = await asyncio.to_thread(self._snapshots.prepare)
         if not await asyncio.to_thread(self.kubeconfigs_dir.is_dir):
             log.warning(
                 "k8scache: kubeconfigs directory missing; no clusters until it appears",
@@ -142,22 +144,6 @@ class K8sCache:
                 await task
         for cluster in list(self._clusters):
             await self._drop(cluster)
-
-    def _prepare_snapshot_dir(self) -> bool:
-        if self.snapshot_dir is None:
-            return False
-        try:
-            self.snapshot_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not os.access(self.snapshot_dir, os.W_OK | os.X_OK):
-                raise PermissionError("directory is not writable")
-        except OSError as exc:
-            log.warning(
-                "k8scache: snapshot directory unusable; running without snapshots",
-                dir=str(self.snapshot_dir),
-                error=str(exc),
-            )
-            return False
-        return True
 
     # --- clusters ------------------------------------------------------------------------------
 
@@ -226,7 +212,7 @@ class K8sCache:
             client.bucket = TokenBucket(self.timings.qps, self.timings.burst)
             view = ClusterView(cluster, digest, client, {k.name: Indexer(k) for k in self.registry})
             self._clusters[cluster] = view
-            await self._hydrate(view)
+            await self._snapshots.hydrate(view.id, view.indexers)
             for kind in self.registry:
                 informer = Informer(
                     cluster=cluster,
@@ -271,57 +257,13 @@ class K8sCache:
         self.metrics.forget(cluster, self.registry.names())
         await view.client.aclose()
 
-    # --- snapshots -----------------------------------------------------------------------------
-
-    async def _hydrate(self, view: ClusterView) -> None:
-        if self.snapshot_dir is None:
-            return
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        for name, indexer in view.indexers.items():
-            found = await asyncio.to_thread(
-                snapshots.read_snapshot, self.snapshot_dir, cluster=view.id, kind=name, now=now
-            )
-            self.metrics.hydrate.labels(view.id, name, found.outcome.value).inc()
-            if found.outcome is HydrateOutcome.HYDRATED and found.items:
-                kind = indexer.kind
-                indexer.replace(
-                    [redact(strip_managed_fields(o), kind) for o in found.items], found.wrote
-                )
-                self.metrics.cache_size.labels(view.id, name).set(len(indexer))
-
     async def snapshot_pass(self) -> int:
         """Write every synced (cluster, kind) once, then purge old files; returns files written."""
-        if not self.snapshots_enabled or self.snapshot_dir is None:
+        if not self.snapshots_enabled:
             return 0
-        directory = self.snapshot_dir
-        written = 0
-        wrote = datetime.fromtimestamp(self.clock(), UTC)
-        for view in list(self._clusters.values()):
-            for name, indexer in list(view.indexers.items()):
-                if not indexer.synced:
-                    continue
-                items = indexer.items()
-                try:
-                    await asyncio.to_thread(
-                        snapshots.write_snapshot,
-                        directory,
-                        cluster=view.id,
-                        kind=name,
-                        items=items,
-                        wrote=wrote,
-                    )
-                except OSError as exc:
-                    log.warning(
-                        "k8scache: snapshot write failed",
-                        cluster=view.id,
-                        kind=name,
-                        error=str(exc),
-                    )
-                    continue
-                written += 1
-                self.metrics.snapshot_writes.labels(view.id, name).inc()
-        await asyncio.to_thread(snapshots.purge, directory, now=self.clock())
-        return written
+        return await self._snapshots.write_pass(
+            [(view.id, view.indexers) for view in self._clusters.values()]
+        )
 
     async def _snapshot_loop(self) -> None:
         while True:
