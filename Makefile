@@ -1,4 +1,6 @@
 # catalyst-api developer entry points. `make run` and `make test` are the two a new user needs.
+# `install` puts both distributions in the venv: catalyst-api (src/) and catalyst-api-sandbox
+# (sandbox/: the simulated cloud and clusters `make run` serves, and the fakes the tests use).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -12,10 +14,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 install: $(VENV)/.installed $(VENV)/.tools
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml sandbox/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./sandbox
 	@touch $@
 
 $(VENV)/.tools: scripts/install-tools.sh $(VENV)/.installed
@@ -27,8 +29,8 @@ run: install
 	$(BIN)/catalyst-api serve --sandbox --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src sandbox/src tests bench
+	$(BIN)/ruff format --check src sandbox/src tests bench
 	$(BIN)/mypy
 	$(BIN)/mypy --config-file tests/mypy.ini
 	$(BIN)/lint-imports
@@ -40,8 +42,8 @@ bench: install
 	$(BIN)/python -m bench
 
 fmt: install
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src sandbox/src tests bench
+	$(BIN)/ruff check --fix src sandbox/src tests bench
 
 clean:
 	rm -rf $(VENV) .catalyst .mypy_cache .ruff_cache

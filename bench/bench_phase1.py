@@ -64,7 +64,7 @@ def _serve_fakes(conn: Connection, clusters: int) -> None:
 async def _fakes_main(conn: Connection, clusters: int) -> None:
     import logging
 
-    from catalyst_api.sandbox.fakekube import FakeKubeServer
+    from catalyst_sandbox.fakekube import FakeKubeServer
 
     # Shutting down with watch streams still open makes uvicorn log cancelled responses.
     logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)

@@ -21,8 +21,9 @@ from typing import Any
 
 __all__ = ["SANDBOX_PACKAGE", "SandboxNotInstalled", "main"]
 
-SANDBOX_PACKAGE = "catalyst_api.sandbox"
-"""Where the sandbox (simulated cloud, Sovereigns, Flux, fake kube-apiserver) is installed."""
+SANDBOX_PACKAGE = "catalyst_sandbox"
+"""The package of the `catalyst-api-sandbox` distribution (`sandbox/` in this repository):
+simulated cloud, Sovereigns and Flux, fake kube-apiserver."""
 
 
 class SandboxNotInstalled(Exception):
@@ -39,7 +40,8 @@ def _sandbox(module: str) -> ModuleType:
         missing = exc.name or ""
         if missing == name or name.startswith(f"{missing}."):  # the sandbox, not a dependency
             raise SandboxNotInstalled(
-                f"the sandbox is not installed ({SANDBOX_PACKAGE} cannot be imported), so "
+                f"the sandbox is not installed (the catalyst-api-sandbox distribution, package "
+                f"{SANDBOX_PACKAGE}), so "
                 "`serve --sandbox`, CATALYST_SANDBOX=true and `fake-kube` are unavailable in "
                 "this installation (the production image ships without it). For development "
                 "run `make install`."

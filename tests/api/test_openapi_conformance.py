@@ -21,10 +21,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from catalyst_api.config import Settings
-from catalyst_api.sandbox._loopback import LoopbackServer
-from catalyst_api.sandbox.fake_pdm import FakePdm
 from catalyst_api.wiring import Overrides, Services
 from catalyst_api.wizard import NameNotFound
+from catalyst_sandbox._loopback import LoopbackServer
+from catalyst_sandbox.fake_pdm import FakePdm
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.server import LiveServer, live_server
 from support.waiting import wait_status

@@ -14,7 +14,7 @@ import httpx
 
 from catalyst_api.events import Emit
 from catalyst_api.provisioner import ProvisionJob
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 from support.fakes import ScriptedProvisioner
 from support.waiting import wait_for, wait_status
 

@@ -353,6 +353,32 @@ def test_build_context_holds_every_copy_source_and_no_local_data(
         assert not in_build_context(private, ignore), f"{private} would be sent to the builder"
 
 
+def test_the_image_installs_only_the_product_distribution(containerfile: Containerfile) -> None:
+    """The sandbox (`catalyst-api-sandbox`, `sandbox/`) never reaches the image: the builder
+    copies only `src/`, whose one package is `catalyst_api`, the wheel holds only that package,
+    and the build context leaves `sandbox/` out."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == ["src/catalyst_api"]
+    packages = {p.name for p in (REPO / "src").iterdir() if (p / "__init__.py").exists()}
+    assert packages == {"catalyst_api"}
+    assert not (REPO / "src" / "catalyst_api" / "sandbox").exists()
+    assert not any(s.startswith("sandbox") for s in _copy_sources(containerfile))
+    (run,) = containerfile.stage("builder").args("RUN")
+    assert "sandbox" not in run
+    ignore = DOCKERIGNORE.read_text()
+    for path in ("sandbox/pyproject.toml", "sandbox/src/catalyst_sandbox/wiring.py"):
+        assert not in_build_context(path, ignore), f"{path} would be sent to the builder"
+
+
+def test_the_sandbox_is_a_distribution_of_its_own_on_top_of_the_product() -> None:
+    sandbox = tomllib.loads((REPO / "sandbox" / "pyproject.toml").read_text())
+    assert sandbox["project"]["name"] == "catalyst-api-sandbox"
+    assert sandbox["project"]["dependencies"] == ["catalyst-api==0.1.0"]
+    assert sandbox["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
+        "src/catalyst_sandbox"
+    ]
+
+
 def test_every_copy_source_exists_in_the_repository(containerfile: Containerfile) -> None:
     for source in _copy_sources(containerfile):
         assert (REPO / source).exists(), f"COPY source {source} is missing from the repository"

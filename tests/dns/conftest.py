@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from catalyst_api.dns import Backoff, build_pool_domains
-from catalyst_api.sandbox.fake_dynadot import FakeDynadot
-from catalyst_api.sandbox.fake_pdm import FakePdm
 from catalyst_api.wiring import Services
+from catalyst_sandbox.fake_dynadot import FakeDynadot
+from catalyst_sandbox.fake_pdm import FakePdm
 from support.keys import SSH_PUBLIC_KEY
 
 DYNADOT_KEY = "canary-dynadot-key-4f1e9a"

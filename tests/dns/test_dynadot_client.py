@@ -8,7 +8,7 @@ import structlog
 from pydantic import SecretStr
 
 from catalyst_api.dns import Backoff, DnsRecord, DynadotClient, DynadotError
-from catalyst_api.sandbox.fake_dynadot import FakeDynadot, FakeRecord
+from catalyst_sandbox.fake_dynadot import FakeDynadot, FakeRecord
 
 KEY = "canary-dynadot-key-4f1e9a"
 SECRET = "canary-dynadot-secret-7c2d55"

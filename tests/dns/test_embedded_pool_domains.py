@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from catalyst_api.deployments import DnsError, Reservation
 from catalyst_api.dns import Backoff, DynadotClient, EmbeddedPoolDomains, ManagedDomains
 from catalyst_api.events import Event
-from catalyst_api.sandbox.fake_dynadot import FakeDynadot, FakeRecord
+from catalyst_sandbox.fake_dynadot import FakeDynadot, FakeRecord
 
 KEY = "canary-dynadot-key-4f1e9a"
 SECRET = "canary-dynadot-secret-7c2d55"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from catalyst_api.sandbox.fake_dynadot import FakeDynadot, FakeRecord
+from catalyst_sandbox.fake_dynadot import FakeDynadot, FakeRecord
 
 KEY = "canary-dynadot-key-4f1e9a"
 SECRET = "canary-dynadot-secret-7c2d55"

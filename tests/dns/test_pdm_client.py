@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from catalyst_api.dns import CheckVerdict, PdmClient, PdmConflict, PdmError, PdmNotFound
-from catalyst_api.sandbox.fake_pdm import FakePdm
+from catalyst_sandbox.fake_pdm import FakePdm
 
 
 def client(http: httpx.AsyncClient, pdm: FakePdm) -> PdmClient:

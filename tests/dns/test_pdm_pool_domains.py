@@ -9,7 +9,7 @@ from catalyst_api.deployments import DnsError, Reservation
 from catalyst_api.dns import Backoff, PdmClient, PdmPoolDomains
 from catalyst_api.errors import Conflict, ServiceUnavailable
 from catalyst_api.events import Event
-from catalyst_api.sandbox.fake_pdm import FakePdm
+from catalyst_sandbox.fake_pdm import FakePdm
 
 FAST = Backoff(attempts=3, base=0.001, cap=0.01)
 

@@ -24,7 +24,7 @@ from catalyst_api.kube import (
     ResourceRef,
     WatchEvent,
 )
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 HR = "helm.toolkit.fluxcd.io/v2"
 TOKEN = "fake-token-0123456789"

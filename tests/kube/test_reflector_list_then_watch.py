@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from catalyst_api.kube import HELMRELEASES, Changed, KubeClient, Listed, Reflector, WatchTiming
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 HR = "helm.toolkit.fluxcd.io/v2"
 FAST = WatchTiming(server_timeout=30, inactivity=5, backoff_initial=0.02, backoff_max=0.1)

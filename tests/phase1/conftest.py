@@ -11,7 +11,7 @@ from catalyst_api.config import Settings
 from catalyst_api.events import Event
 from catalyst_api.kube import WatchTiming
 from catalyst_api.phase1 import LogTailTiming, WatchConfig
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 HR = "helm.toolkit.fluxcd.io/v2"
 FAST_TIMING = WatchTiming(server_timeout=30, inactivity=10.0, backoff_initial=0.02, backoff_max=0.2)

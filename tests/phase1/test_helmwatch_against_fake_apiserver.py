@@ -267,7 +267,7 @@ async def test_sync_hook_runs_once_after_the_initial_list(
 async def test_unreachable_apiserver_ends_with_an_error_and_no_warning(
     recorder: Any, config: Callable[..., WatchConfig], flux_cluster_type: Any
 ) -> None:
-    from catalyst_api.sandbox.fakekube import FakeKubeServer
+    from catalyst_sandbox.fakekube import FakeKubeServer
 
     async with FakeKubeServer(token="t") as kube:
         kubeconfig = kube.kubeconfig_yaml().encode()

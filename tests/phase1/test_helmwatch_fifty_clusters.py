@@ -11,7 +11,7 @@ from typing import Any
 
 from catalyst_api.kube import KubeClient
 from catalyst_api.phase1 import HelmReleaseWatcher, Phase1Outcome, WatchConfig
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 CLUSTERS = 50
 NAMES = [f"bp-c{i:02d}" for i in range(11)]

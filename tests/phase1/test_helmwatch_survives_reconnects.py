@@ -11,7 +11,7 @@ from typing import Any
 
 from catalyst_api.kube import KubeClient
 from catalyst_api.phase1 import HelmReleaseWatcher, WatchConfig
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 NAMES = [f"bp-c{i:02d}" for i in range(11)]
 SEQUENCE = ["pending", "installing", "installed"]

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from catalyst_api.sandbox.fakekube import FakeKubeServer
 from catalyst_api.wiring import Overrides
+from catalyst_sandbox.fakekube import FakeKubeServer
 from support.fakes import ScriptedProvisioner  # tests/ is on sys.path (tests/conftest.py)
 
 HR = "helm.toolkit.fluxcd.io/v2"

@@ -139,7 +139,7 @@ async def test_resumed_run_emits_only_what_changed_since_the_known_states(
 
 
 async def test_unreachable_cluster_is_an_error_outcome_with_an_event(recorder: Any) -> None:
-    from catalyst_api.sandbox.fakekube import FakeKubeServer
+    from catalyst_sandbox.fakekube import FakeKubeServer
 
     async with FakeKubeServer(token="t") as kube:
         kubeconfig = kube.kubeconfig_yaml().encode()
@@ -154,7 +154,7 @@ async def test_unreachable_cluster_is_an_error_outcome_with_an_event(recorder: A
 async def test_runner_verifies_tls_with_the_kubeconfig_ca(
     recorder: Any, flux_cluster_type: Any
 ) -> None:
-    from catalyst_api.sandbox.fakekube import FakeKubeServer
+    from catalyst_sandbox.fakekube import FakeKubeServer
 
     async with FakeKubeServer(token="t", tls=True) as kube:
         cluster = flux_cluster_type(kube)

@@ -1,4 +1,4 @@
-"""`python -m catalyst_api.sandbox.fakekube` (the `catalyst-api fake-kube` command) as a process."""
+"""`python -m catalyst_sandbox.fakekube` (the `catalyst-api fake-kube` command) as a process."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "catalyst_api.sandbox.fakekube", *args],
+        [sys.executable, "-m", "catalyst_sandbox.fakekube", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 HR_PATH = "/apis/helm.toolkit.fluxcd.io/v2/namespaces/flux-system/helmreleases"
 CM_PATH = "/api/v1/namespaces/default/configmaps"

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import pytest
 
-from catalyst_api.sandbox.fakekube import FakeKubeServer, FakeKubeThread
+from catalyst_sandbox.fakekube import FakeKubeServer, FakeKubeThread
 
 _KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBECTL = str(_KUBECTL) if _KUBECTL.exists() else shutil.which("kubectl")

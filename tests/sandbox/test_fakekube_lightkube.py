@@ -15,7 +15,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap, Pod
 from lightkube.types import OnErrorAction, OnErrorResult, PatchType
 
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 from support.waiting import until
 
 HelmRelease = create_namespaced_resource(

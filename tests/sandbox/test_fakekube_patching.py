@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from catalyst_api.sandbox.fakekube import KubeApiError
-from catalyst_api.sandbox.fakekube.patching import (
+from catalyst_sandbox.fakekube import KubeApiError
+from catalyst_sandbox.fakekube.patching import (
     json_patch,
     merge_patch,
     strategic_merge_patch,
 )
-from catalyst_api.sandbox.fakekube.selectors import FieldSelector, LabelSelector
+from catalyst_sandbox.fakekube.selectors import FieldSelector, LabelSelector
 
 POD_SPEC = {
     "containers": [

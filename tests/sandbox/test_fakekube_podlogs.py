@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 from support.waiting import until
 
 LOG = "/api/v1/namespaces/flux-system/pods/helm-controller-0/log"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from catalyst_api.sandbox.fakekube import FakeKubeState, KubeApiError
+from catalyst_sandbox.fakekube import FakeKubeState, KubeApiError
 
 HR = "helm.toolkit.fluxcd.io/v2"
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 from support.waiting import until
 
 CM = "/api/v1/namespaces/default/configmaps"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from catalyst_api.sandbox.wiring import (
+from catalyst_sandbox.wiring import (
     SANDBOX_DYNADOT_KEY,
     SANDBOX_DYNADOT_SECRET,
     SANDBOX_GHCR_TOKEN,

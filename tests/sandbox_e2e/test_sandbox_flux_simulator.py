@@ -14,11 +14,11 @@ from lightkube.resources.core_v1 import Node, Pod, Secret
 
 from catalyst_api.phase1 import derive_state, match_line
 from catalyst_api.phase1.types import HelmReleaseObj
-from catalyst_api.sandbox.cluster import restore_objects, snapshot_objects
-from catalyst_api.sandbox.fakekube import FakeKubeState
-from catalyst_api.sandbox.flux import FluxProgress, FluxSimulator, SovereignInputs
-from catalyst_api.sandbox.kit import COMPONENTS, Timings, parse_fail_components
-from catalyst_api.sandbox.manifests import node
+from catalyst_sandbox.cluster import restore_objects, snapshot_objects
+from catalyst_sandbox.fakekube import FakeKubeState
+from catalyst_sandbox.flux import FluxProgress, FluxSimulator, SovereignInputs
+from catalyst_sandbox.kit import COMPONENTS, Timings, parse_fail_components
+from catalyst_sandbox.manifests import node
 
 INPUTS = SovereignInputs(
     fqdn="acme.sandbox.example",

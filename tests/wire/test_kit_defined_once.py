@@ -1,4 +1,5 @@
-"""The bootstrap kit is typed out once (`catalyst_api.wire.kit`) and is a consistent DAG."""
+"""The bootstrap kit is typed out once (`catalyst_api.wire.kit`), in neither distribution's
+other modules, and is a consistent DAG."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 
 from catalyst_api.wire import kit
 
-SRC = Path(__file__).resolve().parents[2] / "src"
-KIT_MODULE = SRC / "catalyst_api" / "wire" / "kit.py"
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = (REPO / "src", REPO / "sandbox" / "src")  # catalyst-api and catalyst-api-sandbox
+KIT_MODULE = REPO / "src" / "catalyst_api" / "wire" / "kit.py"
 
 
 def _python_sources() -> list[Path]:
-    return sorted(p for p in SRC.rglob("*.py") if p.resolve() != KIT_MODULE)
+    return sorted(p for src in SOURCES for p in src.rglob("*.py") if p.resolve() != KIT_MODULE)
 
 
 def test_no_module_but_the_kit_types_out_the_component_names() -> None:
@@ -23,7 +25,7 @@ def test_no_module_but_the_kit_types_out_the_component_names() -> None:
     names = "|".join(map(re.escape, distinctive))
     literal = re.compile(rf"""["'](?:bp-)?({names})["']""")
     offenders = {
-        f"{path.relative_to(SRC)}: {match.group(0)}"
+        f"{path.relative_to(REPO)}: {match.group(0)}"
         for path in _python_sources()
         for match in literal.finditer(path.read_text(encoding="utf-8"))
     }
@@ -33,7 +35,7 @@ def test_no_module_but_the_kit_types_out_the_component_names() -> None:
 def test_no_module_but_the_kit_lists_the_phase0_steps() -> None:
     listing = re.compile(r"""["']tofu-init["']\s*,\s*["']tofu-plan["']""")
     offenders = [
-        str(p.relative_to(SRC))
+        str(p.relative_to(REPO))
         for p in _python_sources()
         if listing.search(p.read_text(encoding="utf-8"))
     ]
@@ -70,7 +72,7 @@ def test_install_order_refuses_a_cycle_and_an_unknown_dependency() -> None:
 def test_server_client_and_sandbox_read_the_same_kit() -> None:
     from catalyst_api.client import view
     from catalyst_api.deployments import PHASE0_NAMES, PHASE1_NAMES
-    from catalyst_api.sandbox import kit as sandbox_kit
+    from catalyst_sandbox import kit as sandbox_kit
 
     assert view.BOOTSTRAP_KIT is kit.COMPONENT_IDS
     assert sandbox_kit.COMPONENTS is kit.COMPONENTS

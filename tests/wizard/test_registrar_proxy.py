@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from catalyst_api.sandbox.fake_pdm import FakePdm
+from catalyst_sandbox.fake_pdm import FakePdm
 from support.server import LiveServer
 
 UNSUPPORTED = {"error": "unsupported-registrar", "detail": "registrar adapter not available"}

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from catalyst_api.sandbox.fake_dynadot import FakeDynadot, FakeRecord
-from catalyst_api.sandbox.fake_pdm import FakePdm
+from catalyst_sandbox.fake_dynadot import FakeDynadot, FakeRecord
+from catalyst_sandbox.fake_pdm import FakePdm
 from support.fakes import ScriptedProvisioner
 from support.keys import SSH_PUBLIC_KEY
 from support.server import LiveServer

@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 
-from ..wire.kit import COMPONENT_IDS, COMPONENTS, KIT_NAMESPACE, Component, component, release_name
+from catalyst_api.wire.kit import (
+    COMPONENT_IDS,
+    COMPONENTS,
+    KIT_NAMESPACE,
+    Component,
+    component,
+    release_name,
+)
 
 __all__ = [
     "CHART_VERSION",

@@ -22,7 +22,7 @@ from .state import FakeKubeState
 
 __all__ = ["FakeKubeApp"]
 
-log = logging.getLogger("catalyst_api.sandbox.fakekube")
+log = logging.getLogger("catalyst_sandbox.fakekube")
 _OPEN_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
 
 

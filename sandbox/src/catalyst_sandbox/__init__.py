@@ -8,6 +8,9 @@ kube-apiserver over TLS with a persistent CA (`cluster`), the kubeconfig postbac
 (`zones`). Their state lives in `<data root>/sandbox/` (`persistence`) and survives restarts.
 Also here: the fake kube-apiserver (`fakekube`), the fake Dynadot and pool-domain-manager.
 Import the submodules directly; this package imports nothing so `fakekube` stays light.
+It is a distribution of its own, `catalyst-api-sandbox` (`sandbox/pyproject.toml`): `make
+install` puts it in the development venv, the production image never has it, and
+`catalyst-api serve --sandbox` finds it by name (`catalyst_api.cli`).
 """
 
 __all__: list[str] = []

@@ -35,10 +35,11 @@ import structlog
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from ..app import create_app
-from ..config import Settings
-from ..dns import ManagedDomains
-from ..wiring import Overrides, Services
+from catalyst_api.app import create_app
+from catalyst_api.config import Settings
+from catalyst_api.dns import ManagedDomains
+from catalyst_api.wiring import Overrides, Services
+
 from .cloud import SandboxCloud
 from .kit import Timings
 from .persistence import SandboxFiles, sandbox_dir_for

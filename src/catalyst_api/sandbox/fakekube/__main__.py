@@ -1,5 +1,0 @@
-"""`python -m catalyst_api.sandbox.fakekube`: same as `catalyst-api fake-kube`."""
-
-from .cli import fake_kube_main
-
-raise SystemExit(fake_kube_main())
