@@ -146,7 +146,11 @@ async def test_a_crash_is_recorded_only_while_a_run_is_in_progress(tmp_path: Pat
     assert await lifecycle.crashed(waiting, "RuntimeError: bug")
     assert (waiting.status, waiting.failure_stage) == (Status.FAILED, FailureStage.KUBECONFIG_WAIT)
     assert waiting.error == "RuntimeError: bug"
+    uncommitted = _dep(Status.PHASE1_WATCHING)
+    uncommitted.pdm_pool_domain = "omani.works"
+    assert await lifecycle.crashed(uncommitted, "RuntimeError: bug")
+    assert uncommitted.failure_stage is FailureStage.DNS
     ready = _dep(Status.READY)
     assert not await lifecycle.crashed(ready, "RuntimeError: bug")
     assert ready.status is Status.READY
-    assert len(store.saved) == 1
+    assert len(store.saved) == 2

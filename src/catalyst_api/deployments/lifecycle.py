@@ -91,6 +91,9 @@ def crash_stage(dep: Deployment) -> FailureStage:
     if dep.status is Status.DESTROYING:
         return FailureStage.DESTROY
     if dep.status is Status.PHASE1_WATCHING:
+        if dep.pdm_pool_domain and not dep.dns_committed:
+            # The records may be missing: a late postback must not turn this into `ready`.
+            return FailureStage.DNS
         if dep.result is not None and dep.result.kubeconfig_path:
             return FailureStage.PHASE1
         # A late postback may still start Phase 1 over a kubeconfig-wait failure.
