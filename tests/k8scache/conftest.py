@@ -12,7 +12,7 @@ import pytest
 
 from catalyst_api.k8scache import CacheMetrics, CacheTimings, K8sCache, build_registry
 from catalyst_api.kube import WatchTiming
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 FAST_WATCH = WatchTiming(server_timeout=30, inactivity=5, backoff_initial=0.02, backoff_max=0.2)
 FAST = CacheTimings(

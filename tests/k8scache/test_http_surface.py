@@ -18,7 +18,7 @@ import pytest
 from catalyst_api.client.sovereigns import sovereigns_main
 from catalyst_api.config import Settings
 from catalyst_api.k8scache.snapshots import write_snapshot
-from catalyst_api.sandbox.fakekube import FakeKubeServer, FakeKubeThread
+from catalyst_sandbox.fakekube import FakeKubeServer, FakeKubeThread
 from catalyst_api.wiring import Overrides
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.server import LiveServer
@@ -240,6 +240,8 @@ def test_a_restart_with_a_paused_apiserver_serves_the_snapshot_with_a_stale_warn
         assert _names(resp) == ["from-snapshot"]
         assert float(resp.headers["X-Cache-Stale-Seconds"]) >= 45
         assert resp.headers["Warning"] == '110 catalyst-api "cache stale"'
+        ready = httpx.get(f"{srv.url}/readyz")  # an unsynced Sovereign never fails readiness
+        assert ready.status_code == 200 and ready.json()["checks"]["k8scache"]["synced"] is False
     finally:
         paused.faults.clear()
         paused.stop()
@@ -330,3 +332,17 @@ def test_the_sovereigns_client_lists_and_watches(server: LiveServer) -> None:
     watched = Until()
     assert sovereigns_main(["watch", "two", "--kinds", "pod"], environ=env, stdout=watched) == 130
     assert watched.getvalue().splitlines()[0] == "ADDED pod z/other"
+
+
+def test_stream_events_are_gated_per_event_by_sar(server: LiveServer) -> None:
+    lines = _frames(
+        server,
+        "one/k8s/stream",
+        lambda ls: any(line.startswith(": ping") for line in ls),
+        params={"kinds": "pod", "initialState": "1"},
+        headers={"X-Forwarded-User": "alice"},
+    )
+    data = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    assert sorted(d["object"]["metadata"]["name"] for d in data) == ["p1", "p3", "p5"]
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert "catalyst_k8scache_sar_cache_hits_total" in metrics

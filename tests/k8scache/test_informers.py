@@ -4,13 +4,16 @@ and dropped watches lose no update, a broken cluster never blocks the others."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from catalyst_api.k8scache import K8sCache
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_api.k8scache.ratelimit import TokenBucket
+from catalyst_sandbox.fakekube import FakeKubeServer
 
-from .conftest import configmap, pod, until
+from .conftest import FAST, configmap, pod, until
 
 
 def _names(cache: K8sCache, cluster: str, kind: str) -> list[str]:
@@ -165,3 +168,21 @@ async def test_clusters_are_added_and_removed_at_runtime_and_removal_frees_them(
         assert cache.clusters() == ["again"]
         await cache.remove("again")
         assert cache.clusters() == []
+
+
+async def test_the_rescan_loop_picks_up_new_files_and_drops_removed_ones(
+    kube: FakeKubeServer, kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    async with make_cache(timings=dataclasses.replace(FAST, rescan=0.05)) as cache:
+        kube.write_kubeconfig(kubeconfigs / "new.yaml")
+        await until(lambda: cache.clusters() == ["new"], what="added by the rescan")
+        (kubeconfigs / "new.yaml").unlink()
+        await until(lambda: cache.clusters() == [], what="removed by the rescan")
+
+
+async def test_requests_of_one_cluster_share_a_token_bucket() -> None:
+    bucket = TokenBucket(rate=20, burst=2)
+    started = time.monotonic()
+    for _ in range(4):
+        await bucket.acquire()
+    assert time.monotonic() - started >= 0.08  # two immediate, two at 20/s

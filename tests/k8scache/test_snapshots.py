@@ -19,7 +19,7 @@ from catalyst_api.k8scache.snapshots import (
     snapshot_path,
     write_snapshot,
 )
-from catalyst_api.sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 from .conftest import pod, until
 
