@@ -18,8 +18,8 @@ import pytest
 from catalyst_api.client.sovereigns import sovereigns_main
 from catalyst_api.config import Settings
 from catalyst_api.k8scache.snapshots import write_snapshot
-from catalyst_sandbox.fakekube import FakeKubeServer, FakeKubeThread
 from catalyst_api.wiring import Overrides
+from catalyst_sandbox.fakekube import FakeKubeServer, FakeKubeThread
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.server import LiveServer
 
