@@ -174,8 +174,9 @@ def test_waiting_for_the_postback_survives_a_restart(
     wait_status(first.url, dep, {"phase1-watching"})
     first.stop()
     second = start_server(settings, scripted_overrides())
-    state = httpx.get(f"{second.url}/api/v1/deployments/{dep}").json()
-    assert state["status"] == "phase1-watching"  # not orphaned: Phase 0 had finished
+    # Not orphaned (Phase 0 had finished): the second server keeps waiting for the PUT and
+    # fails that wait, not the run as orphaned. (Whether the 1 s are over
+    # when the second server answers first depends on the machine's speed: not checked.)
     state = wait_status(second.url, dep, {"failed"})
     assert "did not PUT its kubeconfig back within 1s" in state["error"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from catalyst_api.events import Event
 from catalyst_api.jobs import Job, LogLine
 from catalyst_api.wiring import Overrides
+from support.fakes import ScriptedProvisioner
 
 T0 = datetime(2026, 4, 30, 10, 0, 0, tzinfo=UTC)
 PERSISTENCE = "catalyst-api is running with persistence disabled — see Pod logs"
@@ -25,7 +27,11 @@ def server(
     start_server: Callable[..., Any],
     scripted_overrides: Callable[..., Overrides],
 ) -> Any:
-    return start_server(make_settings(), scripted_overrides())
+    # Phase 0 is held for the whole test: the jobs seen are only the ones a test puts there (a
+    # run that reached Phase 1 would add the bootstrap kit's own, at a moment that depends on
+    # the machine's speed).
+    held = ScriptedProvisioner(gate=threading.Event())
+    return start_server(make_settings(), scripted_overrides(held))
 
 
 @pytest.fixture
