@@ -109,6 +109,28 @@ async def test_counting_a_500_deployment_page_reads_no_log_on_the_loop(
     await log.aclose()
 
 
+async def test_a_page_before_the_startup_index_counts_its_logs_in_a_worker(
+    tmp_path: Path, loop_io: LoopIO
+) -> None:
+    """What the list route does when its page's logs are not indexed yet (no waiting for the
+    whole store): counts deferred, the page's logs indexed in one worker thread, asked again."""
+    ids = _ids(500)
+    for n, dep in enumerate(ids):
+        _write_log(tmp_path, dep, 1 + n % 11)
+    log = EventLog(tmp_path)  # not started: no start-up indexing at all
+    hub = EventHub(log)
+    loop_io.opened.clear()
+    with hub.deferred_counts() as missing:
+        first = [hub.count(dep) for dep in ids]
+    assert missing == ids and first == [0] * 500
+    await hub.index_logs(missing)
+    with hub.deferred_counts() as missing:
+        counts = [hub.count(dep) for dep in ids]
+    assert missing == []
+    assert counts == [1 + n % 11 for n in range(500)]
+    assert loop_io.opened == []
+
+
 async def test_count_is_right_after_a_restart_and_after_appends_without_loading(
     tmp_path: Path, loop_io: LoopIO
 ) -> None:

@@ -63,10 +63,13 @@ async def list_deployments(
     cursor: str | None = None,
 ) -> Response:
     """Newest first; `?status=`, `?limit=` (default 50, max 500), `?cursor=`."""
-    await services(request).hub.counts_ready()  # then `numEvents` reads no log on the loop
-    return json_response(
-        services(request).deployments.list(status=status, limit=limit, cursor=cursor)
-    )
+    svc = services(request)
+    while True:  # `numEvents` of logs not indexed yet: indexed in a worker, then asked again
+        with svc.hub.deferred_counts() as missing:
+            page = svc.deployments.list(status=status, limit=limit, cursor=cursor)
+        if not missing:
+            return json_response(page)
+        await svc.hub.index_logs(missing)
 
 
 @router.get("/{deployment_id}")

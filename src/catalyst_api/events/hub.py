@@ -24,6 +24,7 @@ first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -421,6 +422,7 @@ class EventHub:
         self._streams: dict[str, DeploymentStream] = {}
         self._loaded: set[DeploymentStream] = set()
         self._resident = 0
+        self._missing: list[str] | None = None
 
     def stream(self, deployment_id: str) -> DeploymentStream:
         """The stream of a deployment (not yet loaded from disk)."""
@@ -471,8 +473,27 @@ class EventHub:
             return 0
         total = self.eventlog.count(deployment_id)
         if total is None:
+            if self._missing is not None:
+                self._missing.append(deployment_id)
+                return 0
             total = self.eventlog.info_sync(deployment_id).lines
         return min(total, self.capacity)
+
+    @contextlib.contextmanager
+    def deferred_counts(self) -> Iterator[list[str]]:
+        """Within it, `count()` of a log not indexed yet reads nothing: it answers 0 and adds
+        the id to the list yielded; `await index_logs(ids)` then ask again (what a list page
+        does while the start-up indexing has not reached its deployments)."""
+        missing: list[str] = []
+        self._missing = missing
+        try:
+            yield missing
+        finally:
+            self._missing = None
+
+    async def index_logs(self, deployment_ids: list[str]) -> None:
+        """Index these logs in one worker thread (then `count()` of each does no I/O)."""
+        await self.eventlog.index_many(deployment_ids)
 
     async def counts_ready(self) -> None:
         """Wait until every log on disk at start is indexed: `count()` does no I/O after."""

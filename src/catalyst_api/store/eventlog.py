@@ -184,6 +184,25 @@ class EventLog:
             info = self._info.setdefault(deployment_id, scanned)
         return info
 
+    async def index_many(self, deployment_ids: list[str]) -> None:
+        """Index these logs (those not yet known) in one worker thread."""
+        unknown = [d for d in dict.fromkeys(deployment_ids) if d not in self._info]
+        if not unknown or not self.enabled:
+            for deployment_id in unknown:
+                self._info.setdefault(deployment_id, LogInfo())
+            return
+
+        def scan_all() -> dict[str, LogInfo]:
+            found: dict[str, LogInfo] = {}
+            for deployment_id in unknown:
+                with contextlib.suppress(OSError, ValueError):
+                    found[deployment_id] = self._scan(deployment_id)
+            return found
+
+        found = await asyncio.to_thread(scan_all)
+        for deployment_id in unknown:
+            self._info.setdefault(deployment_id, found.get(deployment_id, LogInfo()))
+
     def count(self, deployment_id: str) -> int | None:
         """Complete lines of a log (queued ones included) when known, without any I/O."""
         info = self._info.get(deployment_id)
