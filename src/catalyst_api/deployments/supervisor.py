@@ -20,6 +20,7 @@ the tasks that would not stop.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Coroutine
 from enum import StrEnum
 from typing import Any
@@ -54,6 +55,7 @@ class RunSupervisor:
         self._grace = grace
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
+        self._unstarted: list[Deployment] = []  # cancelled before their first step
 
     def is_running(self, deployment_id: str) -> bool:
         task = self._runs.get(deployment_id)
@@ -83,12 +85,19 @@ class RunSupervisor:
             self._supervise(dep, kind, body), name=f"deploy:{dep.id}:{kind.value}"
         )
         self._runs[dep.id] = task
-        task.add_done_callback(lambda t: self._forget(dep.id, t))
+        task.add_done_callback(lambda t: self._finished(dep, body, t))
         return task
 
-    def _forget(self, deployment_id: str, task: asyncio.Task[None]) -> None:
-        if self._runs.get(deployment_id) is task:
-            del self._runs[deployment_id]
+    def _finished(
+        self, dep: Deployment, body: Coroutine[Any, Any, None], task: asyncio.Task[None]
+    ) -> None:
+        if self._runs.get(dep.id) is task:
+            del self._runs[dep.id]
+        if inspect.getcoroutinestate(body) == inspect.CORO_CREATED:
+            # Cancelled before its first step: `_supervise` never ran, so `stop()` records
+            # the interruption and ends the stream in its place.
+            body.close()
+            self._unstarted.append(dep)
 
     async def _supervise(
         self, dep: Deployment, kind: RunKind, body: Coroutine[Any, Any, None]
@@ -126,6 +135,13 @@ class RunSupervisor:
         _, pending = await asyncio.wait(tasks, timeout=self._grace)
         for task in pending:
             log.error("run did not stop within the shutdown grace", task=task.get_name())
+        while self._unstarted:
+            dep = self._unstarted.pop()
+            try:
+                await self._lifecycle.interrupted(dep)
+            except Exception:
+                log.exception("could not record an interrupted run", deployment_id=dep.id)
+            self._hub.stream(dep.id).end_run()
 
     async def aclose(self) -> None:
         await self.stop()
