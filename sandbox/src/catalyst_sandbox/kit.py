@@ -16,6 +16,7 @@ from catalyst_api.wire.kit import (
     COMPONENT_IDS,
     COMPONENTS,
     KIT_NAMESPACE,
+    RELEASE_PREFIX,
     Component,
     component,
     release_name,
@@ -49,7 +50,9 @@ def parse_fail_components(configured: str, org_name: str = "") -> frozenset[str]
     ignored."""
     chunks = [configured, *_FAIL_IN_NAME.findall(org_name)]
     names = {
-        raw.strip().lower().removeprefix("bp-") for chunk in chunks for raw in chunk.split(",")
+        raw.strip().lower().removeprefix(RELEASE_PREFIX)
+        for chunk in chunks
+        for raw in chunk.split(",")
     }
     return frozenset(name for name in names if name in COMPONENT_IDS)
 

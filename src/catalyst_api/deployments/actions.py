@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from ..errors import Conflict, InvalidBody, InvalidRequest
 from ..events import Event
+from ..wire.kit import RELEASE_PREFIX, release_name
 from ..wire.shapes import DestroyResponse, RetryResponse
 from .bearer import mint_bearer
 from .decode import decode_json_object
@@ -107,7 +108,7 @@ class DeploymentActions:
         }
 
     def _phase1_manual_retry(self, dep: Deployment, phase: str) -> RetryResponse:
-        release = phase if phase.startswith("bp-") else f"bp-{phase}"
+        release = phase if phase.startswith(RELEASE_PREFIX) else release_name(phase)
         if self._manual_retries.first_in_window((dep.id, release)):
             self._emit_manual_retry(dep, phase, release)
         return {

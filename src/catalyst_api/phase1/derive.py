@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from ..timefmt import format_rfc3339_nano, parse_time
+from ..wire.kit import KIT_NAMESPACE, RELEASE_PREFIX
 from .types import ComponentItem, Condition, HelmReleaseObj
 
 __all__ = [
@@ -26,8 +27,8 @@ __all__ = [
     "state_of",
 ]
 
-PREFIX = "bp-"
-DEFAULT_NAMESPACE = "flux-system"
+PREFIX = RELEASE_PREFIX  # the kit's HelmReleases are `bp-<component>` (`wire.kit`)
+DEFAULT_NAMESPACE = KIT_NAMESPACE
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 PENDING, INSTALLING, INSTALLED, DEGRADED, FAILED = (
