@@ -359,7 +359,9 @@ class Settings(BaseSettings):
     sandbox: bool = Field(
         False,
         validation_alias="CATALYST_SANDBOX",
-        description="Run with the simulated cloud and Sovereigns (`serve --sandbox`).",
+        description="Run with the simulated cloud and Sovereigns (`serve --sandbox`); needs the "
+        "catalyst-api-sandbox distribution (`make install`), which the image does not ship: "
+        "without it `serve` exits with an error.",
     )
     sandbox_speed: float = Field(
         1.0,
