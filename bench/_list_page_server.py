@@ -9,7 +9,9 @@ carries the shape: `tick=10;seconds=60`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +55,18 @@ def _plug_in_baseline() -> None:
     async def counts_ready(self: old.EventHub) -> None:
         return None
 
+    @contextlib.contextmanager
+    def deferred_counts(self: old.EventHub) -> Iterator[list[str]]:
+        yield []  # the old count() reads the log in place: nothing is ever deferred
+
+    async def index_logs(self: old.EventHub, deployment_ids: list[str]) -> None:
+        return None
+
     old.DeploymentStream.aload = aload  # type: ignore[attr-defined]
     old.Subscription.next_batch = next_batch  # type: ignore[attr-defined]
     old.EventHub.counts_ready = counts_ready  # type: ignore[attr-defined]
+    old.EventHub.deferred_counts = deferred_counts  # type: ignore[attr-defined]
+    old.EventHub.index_logs = index_logs  # type: ignore[attr-defined]
     setattr(wiring, "EventHub", old.EventHub)  # noqa: B010 - the seam the wiring reads
 
 
