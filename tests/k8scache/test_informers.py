@@ -140,12 +140,17 @@ async def test_a_bad_kubeconfig_is_skipped_with_a_warning(
     kubeconfigs: Path, make_cache: Callable[..., K8sCache], log_text: Callable[[], str]
 ) -> None:
     (kubeconfigs / "broken.yaml").write_text("clusters: [")
+    (kubeconfigs / "plugin.yaml").write_text(
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+        "users: [{name: u, user: {exec: {command: /bin/sh}}}]\n"
+    )
     (kubeconfigs / ".hidden.yaml").write_text("x")
     (kubeconfigs / "sub.yaml").mkdir()
     (kubeconfigs / "notes.txt").write_text("x")
     async with make_cache() as cache:
         assert cache.clusters() == []
-    assert log_text().count("kubeconfig unusable") == 1
+    assert log_text().count("kubeconfig unusable") == 2  # broken YAML, exec plugin refused
 
 
 async def test_clusters_are_added_and_removed_at_runtime_and_removal_frees_them(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from catalyst_api.k8scache.query import (
 )
 from catalyst_api.k8scache.redact import LAST_APPLIED, strip_managed_fields
 from catalyst_api.k8scache.types import CacheEvent
+from catalyst_api.kube import KubeClient
+from catalyst_sandbox.fakekube import FakeKubeServer
 
 
 def test_defaults_are_the_upstream_table_plus_the_three_flux_kinds() -> None:
@@ -211,3 +214,37 @@ async def test_a_full_subscriber_drops_the_oldest_counts_it_and_is_told_to_resyn
     assert [e["object"]["n"] for e in got if isinstance(e, dict)] == [2, 3, 4]
     assert await slow.next(0.01) is None
     assert await other_kind.next(0.01) is None
+
+
+async def test_the_home_cluster_configmap_extends_the_kinds_and_a_missing_one_warns(
+    log_text: Callable[[], str],
+) -> None:
+    async with FakeKubeServer(token="t") as home:
+        home.state.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "catalyst"}}
+        )
+        home.state.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "catalyst-k8scache-kinds", "namespace": "catalyst"},
+                "data": {
+                    "kinds": "x",
+                    "kinds.txt": "helmrelease,helm.toolkit.fluxcd.io,v2,helmreleases,true,true\n",
+                },
+            }
+        )
+
+        def client() -> KubeClient:
+            return KubeClient.from_kubeconfig(home.kubeconfig_yaml().encode())
+
+        registry = await load_registry(
+            kinds_file=None, configmap="catalyst-k8scache-kinds", namespace="catalyst", home=client
+        )
+        helmrelease = registry.get("helmrelease")
+        assert helmrelease is not None and helmrelease.sensitive
+        missing = await load_registry(
+            kinds_file=None, configmap="absent", namespace="catalyst", home=client
+        )
+        assert len(missing) == len(DEFAULT_KINDS)
+        assert log_text().count("kinds ConfigMap unreadable") == 1

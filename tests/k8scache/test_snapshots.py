@@ -102,8 +102,8 @@ async def test_hydrated_lists_are_served_at_once_and_the_first_list_replaces_the
             items=[_item("gone", "3"), _item("live", "4")],
             wrote=now,
         )
-        kube.faults.delay_seconds = 0.5  # the seed is visible before the first list lands
         async with make_cache() as cache:
+            # start() returns before any informer ran: what we see now is the hydrated seed.
             kind = cache.kind("pod")
             assert kind is not None
             assert [o["metadata"]["name"] for o in cache.objects("c1", kind)] == ["gone", "live"]
@@ -137,3 +137,17 @@ async def test_a_missing_kubeconfigs_dir_means_no_clusters(
     async with make_cache(kubeconfigs_dir=tmp_path / "absent") as cache:
         assert cache.clusters() == []
     assert log_text().count("kubeconfigs directory missing") == 1
+
+
+def test_an_upstream_written_snapshot_is_read_unchanged(tmp_path: Path) -> None:
+    doc = {
+        "version": 1,
+        "cluster": "0123abcd0123abcd",
+        "kind": "server.hcloud",
+        "wrote": "2026-05-01T11:59:30.123456789Z",
+        "resourceVersion": "99",
+        "items": [{"metadata": {"name": "s1", "resourceVersion": "99", "managedFields": [{}]}}],
+    }
+    (tmp_path / "0123abcd0123abcd-server.hcloud.json").write_text(json.dumps(doc))
+    found = read_snapshot(tmp_path, cluster="0123abcd0123abcd", kind="server.hcloud", now=NOW)
+    assert found.outcome is HydrateOutcome.HYDRATED and found.items[0]["metadata"]["name"] == "s1"

@@ -15,7 +15,6 @@ lock; snapshots live in `persistence`, each informer in `informer`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -139,9 +138,8 @@ class K8sCache:
         loops, self._loops = self._loops, []
         for task in loops:
             task.cancel()
-        for task in loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if loops:
+            await asyncio.wait(loops)
         for cluster in list(self._clusters):
             await self._drop(cluster)
 
@@ -248,9 +246,10 @@ class K8sCache:
             return
         for task in view.tasks:
             task.cancel()
-        for task in view.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if view.tasks:
+            # asyncio.wait, not `await task` under suppress(CancelledError): that would also
+            # swallow a cancellation of the caller (the rescan loop being stopped).
+            await asyncio.wait(view.tasks)
         view.indexers.clear()
         self.fanout.close_cluster(cluster)
         self.sar.forget(cluster)

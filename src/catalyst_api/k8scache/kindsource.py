@@ -9,6 +9,7 @@ ConfigMap is read once at start with the Pod's service account (data key `kinds.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -23,9 +24,13 @@ log = structlog.get_logger(__name__)
 _CONFIGMAPS = ResourceRef("", "v1", "ConfigMap", "configmaps", True)
 
 
-async def _from_configmap(name: str, namespace: str) -> list[Kind]:
+HomeClient = Callable[[], KubeClient]
+"""Builds the home-cluster client (`KubeClient.in_cluster`; tests pass a fake's)."""
+
+
+async def _from_configmap(name: str, namespace: str, home: HomeClient) -> list[Kind]:
     try:
-        client = KubeClient.in_cluster()
+        client = home()
     except KubeError:
         log.info("k8scache kinds ConfigMap skipped: not running in a cluster", configmap=name)
         return []
@@ -45,7 +50,13 @@ async def _from_configmap(name: str, namespace: str) -> list[Kind]:
     return parse_kinds_csv(body, source=f"configmap {namespace}/{name}")
 
 
-async def load_registry(*, kinds_file: Path | None, configmap: str, namespace: str) -> KindRegistry:
+async def load_registry(
+    *,
+    kinds_file: Path | None,
+    configmap: str,
+    namespace: str,
+    home: HomeClient = KubeClient.in_cluster,
+) -> KindRegistry:
     """The defaults plus the configured extension; never raises."""
     extra: list[Kind] = []
     if kinds_file is not None:
@@ -60,5 +71,5 @@ async def load_registry(*, kinds_file: Path | None, configmap: str, namespace: s
         else:
             extra = parse_kinds_csv(text, source=str(kinds_file))
     elif configmap:
-        extra = await _from_configmap(configmap, namespace)
+        extra = await _from_configmap(configmap, namespace, home)
     return build_registry(extra)

@@ -9,6 +9,7 @@ watch request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncGenerator
 
@@ -78,12 +79,15 @@ class LimitedKubeClient(KubeClient):
         bookmarks: bool = True,
     ) -> AsyncGenerator[WatchEvent, None]:
         await self._take()
-        async for event in super().watch(
+        inner = super().watch(
             ref,
             namespace=namespace,
             resource_version=resource_version,
             timeout_seconds=timeout_seconds,
             inactivity=inactivity,
             bookmarks=bookmarks,
-        ):
-            yield event
+        )
+        # Close the inner stream with ours: left to the GC, its response would stay open.
+        async with contextlib.aclosing(inner):
+            async for event in inner:
+                yield event
