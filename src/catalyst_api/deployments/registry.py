@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import heapq
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +42,11 @@ def fqdn_key(fqdn: str) -> str:
 
 def _sort_key(dep: Deployment) -> tuple[int, str]:
     return ((dep.started_at - _EPOCH) // timedelta(microseconds=1), dep.id)
+
+
+def _order(dep: Deployment) -> tuple[datetime, str]:
+    # The same order as `_sort_key`, without the per-item arithmetic (a page ranks them all).
+    return (dep.started_at, dep.id)
 
 
 def _encode_cursor(dep: Deployment) -> str:
@@ -140,15 +146,18 @@ class Registry:
     def page(
         self, *, status: str | None, limit: int, cursor: str | None
     ) -> tuple[list[Deployment], str | None]:
-        """Newest first; `cursor` continues after the last item of the previous page."""
-        items = sorted(
-            (d for d in self._by_id.values() if status is None or d.status == status),
-            key=_sort_key,
-            reverse=True,
+        """Newest first; `cursor` continues after the last item of the previous page.
+
+        Ranks only the `limit + 1` newest of the matching deployments (no full sort per page).
+        """
+        items: Iterator[Deployment] = (
+            d for d in self._by_id.values() if status is None or d.status == status
         )
         if cursor:
-            after = _decode_cursor(cursor)
-            items = [d for d in items if _sort_key(d) < after]
-        page = items[:limit]
-        next_cursor = _encode_cursor(page[-1]) if len(items) > limit and page else None
+            micros, after_id = _decode_cursor(cursor)
+            after = (_EPOCH + timedelta(microseconds=micros), after_id)
+            items = (d for d in items if _order(d) < after)
+        ranked = heapq.nlargest(limit + 1, items, key=_order)
+        page = ranked[:limit]
+        next_cursor = _encode_cursor(page[-1]) if len(ranked) > limit and page else None
         return page, next_cursor
