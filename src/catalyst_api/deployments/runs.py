@@ -209,10 +209,13 @@ class Runs:
         """A run that is only Phase 1 (kubeconfig PUT after the run ended, or resume)."""
         await self.await_kubeconfig_then_phase1(dep, resume=True)
 
-    def reported_states(self, dep: Deployment) -> dict[str, str]:
-        """The last state each component was reported in, from the event history."""
+    async def reported_states(self, dep: Deployment) -> dict[str, str]:
+        """The last state each component was reported in, from the event history (loaded in a
+        worker thread, never parsed on the event loop)."""
         states: dict[str, str] = {}
-        for stored in self.deps.hub.stream(dep.id).snapshot():
+        stream = self.deps.hub.stream(dep.id)
+        await stream.aload()
+        for stored in stream.snapshot():
             event = stored.event
             if event.phase == "component" and event.component and event.state:
                 states[event.component] = event.state
@@ -248,7 +251,7 @@ class Runs:
             deployment_id=dep.id,
             kubeconfig=kubeconfig,
             emit=emit,
-            known_states=self.reported_states(dep) if resume else None,
+            known_states=await self.reported_states(dep) if resume else None,
         )
         await self.lifecycle.phase1_finished(dep, outcome)
 
