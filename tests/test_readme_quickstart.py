@@ -17,6 +17,8 @@ import httpx
 import pytest
 import yaml
 
+pytestmark = pytest.mark.timeout(180)  # the README's commands against a real sandbox
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BLOCK = re.compile(r"```sh\n(.*?)```", re.S)

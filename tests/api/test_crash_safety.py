@@ -12,11 +12,14 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from catalyst_api.deployments.models import Deployment
 from catalyst_api.store import EventLog, RecordStore
 from support.server import free_port
 from support.waiting import wait_for
+
+pytestmark = pytest.mark.timeout(90)  # server processes killed and restarted; the default is 15 s
 
 Body = Callable[..., dict[str, Any]]
 SCRIPT = Path(__file__).resolve().parents[1] / "support" / "serve_scripted.py"

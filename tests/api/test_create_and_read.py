@@ -90,6 +90,7 @@ def test_unknown_route_and_wrong_method(server) -> None:  # type: ignore[no-unty
     assert httpx.put(f"{server.url}/api/v1/deployments").status_code == 405
 
 
+@pytest.mark.timeout(60)  # ten full runs at once
 def test_ten_concurrent_creates_are_isolated(server, body: Body) -> None:  # type: ignore[no-untyped-def]
     def create(i: int) -> httpx.Response:
         return httpx.post(

@@ -168,6 +168,7 @@ values = ["{deployment_id}"]
     return path
 
 
+@pytest.mark.timeout(600)  # schemathesis explores every operation (120 s measured under load)
 def test_schemathesis_finds_nothing(server: LiveServer, tmp_path: Path) -> None:
     """All checks (exclusions and per-operation settings are explained in schemathesis.toml);
     a few examples per operation, fixed seed: fast and reproducible."""

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 from catalyst_api.events import Emit
 from catalyst_api.provisioner import ProvisionJob
 from catalyst_sandbox.fakekube import FakeKubeServer
 from support.fakes import ScriptedProvisioner
 from support.waiting import wait_for, wait_status
+
+pytestmark = pytest.mark.timeout(60)  # watch and destroy runs per test; the default is 15 s
 
 Body = Callable[..., dict[str, Any]]
 

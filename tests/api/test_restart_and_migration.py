@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from catalyst_api.deployments.machine import orphan_message
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.waiting import read_sse, wait_for, wait_status
+
+pytestmark = pytest.mark.timeout(60)  # two servers per test; the default is 15 s
 
 Body = Callable[..., dict[str, Any]]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "original-store"

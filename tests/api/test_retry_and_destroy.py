@@ -14,6 +14,8 @@ import pytest
 from support.fakes import ScriptedProvisioner
 from support.waiting import read_sse, wait_status
 
+pytestmark = pytest.mark.timeout(60)  # several runs and restarts per test; the default is 15 s
+
 Body = Callable[..., dict[str, Any]]
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from catalyst_api.provisioner import TofuProvisioner
 from catalyst_api.wiring import Overrides
 from fakes.hcloud.harness import TERRAFORM, tofu_base_env, write_tfvars_module
 from support.fakes import ScriptedPhase1
 from support.waiting import wait_status
+
+pytestmark = pytest.mark.timeout(90)  # real OpenTofu runs; the default is 15 s
 
 Body = Callable[..., dict[str, Any]]
 

@@ -13,6 +13,8 @@ import pytest
 
 from support.waiting import wait_for, wait_status
 
+pytestmark = pytest.mark.timeout(60)  # full runs per case; the default is 15 s
+
 Body = Callable[..., dict[str, Any]]
 WIZARD = "https://wizard.example"
 EVIL = "https://evil.example"

@@ -20,6 +20,8 @@ from fakes.hcloud.harness import TERRAFORM, tofu_base_env, write_tfvars_module
 from support.fakes import ScriptedPhase1
 from support.waiting import wait_status
 
+pytestmark = pytest.mark.timeout(60)  # real OpenTofu runs; the default is 15 s
+
 Body = Callable[..., dict[str, Any]]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "original-store"
 

@@ -10,9 +10,12 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.waiting import wait_status
+
+pytestmark = pytest.mark.timeout(60)  # CLI subprocesses following full runs; the default is 15 s
 
 CLI = (sys.executable, "-m", "catalyst_api.cli", "deployments")
 SRC = str(Path(__file__).resolve().parents[2] / "src")

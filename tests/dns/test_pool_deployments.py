@@ -22,6 +22,8 @@ from support.fakes import ScriptedProvisioner
 from support.server import LiveServer
 from support.waiting import wait_status
 
+pytestmark = pytest.mark.timeout(60)  # full pool runs and destroys per test; the default is 15 s
+
 Body = Callable[..., dict[str, Any]]
 HOSTS = ["*", "console", "gitea", "harbor", "admin", "api"]
 LB = "203.0.113.20"

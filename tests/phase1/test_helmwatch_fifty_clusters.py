@@ -9,9 +9,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from catalyst_api.kube import KubeClient
 from catalyst_api.phase1 import HelmReleaseWatcher, Phase1Outcome, WatchConfig
 from catalyst_sandbox.fakekube import FakeKubeServer
+
+pytestmark = pytest.mark.timeout(90)  # fifty fake apiservers; the default is 15 s
 
 CLUSTERS = 50
 NAMES = [f"bp-c{i:02d}" for i in range(11)]

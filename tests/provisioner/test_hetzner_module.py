@@ -27,6 +27,8 @@ from fakes.hcloud.harness import (
     tofu_base_env,
 )
 
+pytestmark = pytest.mark.timeout(90)  # real OpenTofu plans and applies; the default is 15 s
+
 T = TypeVar("T")
 MakeProvisioner = Callable[..., TofuProvisioner]
 

@@ -14,9 +14,12 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
 import uvloop
 
 from catalyst_api.provisioner.process import run_command
+
+pytestmark = pytest.mark.timeout(180)  # many real OpenTofu runs under uvloop; the default is 15 s
 
 
 def test_no_descriptor_is_closed_twice_under_uvloop(tmp_path: Path) -> None:

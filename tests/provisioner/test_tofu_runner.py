@@ -37,6 +37,8 @@ from fakes.hcloud.harness import (
     provision_job,
 )
 
+pytestmark = pytest.mark.timeout(60)  # real OpenTofu runs; the default is 15 s
+
 MakeProvisioner = Callable[..., TofuProvisioner]
 WriteModule = Callable[..., Path]
 

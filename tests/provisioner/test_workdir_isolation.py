@@ -15,6 +15,8 @@ from catalyst_api.provisioner import ProvisionError, TofuProvisioner
 from catalyst_api.provisioner.workdir import check_workdir_name, new_workdir_name, workdir_name
 from fakes.hcloud.harness import EventRecorder, provision_job
 
+pytestmark = pytest.mark.timeout(60)  # real OpenTofu runs; the default is 15 s
+
 MakeProvisioner = Callable[..., TofuProvisioner]
 WriteModule = Callable[..., Path]
 

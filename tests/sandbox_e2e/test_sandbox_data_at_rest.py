@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from catalyst_sandbox.wiring import (
     SANDBOX_DYNADOT_KEY,
@@ -16,6 +17,8 @@ from catalyst_sandbox.wiring import (
     SANDBOX_GHCR_TOKEN,
 )
 from sandbox_e2e.harness import SandboxFactory, byo_body
+
+pytestmark = pytest.mark.timeout(180)  # a real sandbox server running OpenTofu; the default is 15 s
 
 
 def test_a_full_run_and_destroy_leave_only_private_secret_free_files(

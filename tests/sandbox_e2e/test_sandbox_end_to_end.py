@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from sandbox_e2e.harness import (
     VALID_TOKEN,
@@ -20,6 +21,8 @@ from sandbox_e2e.harness import (
     byo_body,
     example_body,
 )
+
+pytestmark = pytest.mark.timeout(180)  # real sandbox servers running OpenTofu; the default is 15 s
 
 COMPONENTS = {
     "cilium",

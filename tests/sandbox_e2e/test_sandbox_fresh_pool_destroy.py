@@ -4,8 +4,11 @@ written into held nothing else, which the DNS removal refuses to leave empty).""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from sandbox_e2e.harness import SandboxFactory, example_body
+
+pytestmark = pytest.mark.timeout(180)  # a real sandbox server running OpenTofu; the default is 15 s
 
 
 def _zone(url: str, domain: str) -> list[dict[str, str]]:

@@ -17,6 +17,8 @@ import pytest
 
 from sandbox_e2e.harness import VENV_BIN, SandboxFactory, SandboxProcess, byo_body, start_sandbox
 
+pytestmark = pytest.mark.timeout(180)  # real sandbox servers, OpenTofu, kill -9 restarts
+
 COMPONENT_COUNT = 11
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from catalyst_api.events import Event, EventHub
 from catalyst_api.store import EventLog
+
+pytestmark = pytest.mark.timeout(60)  # waits for idle windows; the default is 15 s
 
 
 async def test_idle_finished_streams_unload_and_reload_from_the_log(tmp_path: Path) -> None:
