@@ -30,6 +30,8 @@ from fakes.hcloud.harness import (
 from support.server import free_port
 from support.waiting import read_sse, wait_for
 
+pytestmark = pytest.mark.timeout(90)  # real OpenTofu and a server process stopped by SIGTERM
+
 VALUES = Path(__file__).resolve().parents[2] / "deploy/helm/catalyst-api/values.yaml"
 
 SLOW_APPLY = """
