@@ -244,17 +244,19 @@ class K8sCache:
         view = self._clusters.pop(cluster, None)
         if view is None:
             return
-        for task in view.tasks:
-            task.cancel()
-        if view.tasks:
-            # asyncio.wait, not `await task` under suppress(CancelledError): that would also
-            # swallow a cancellation of the caller (the rescan loop being stopped).
-            await asyncio.wait(view.tasks)
-        view.indexers.clear()
-        self.fanout.close_cluster(cluster)
-        self.sar.forget(cluster)
-        self.metrics.forget(cluster, self.registry.names())
-        await view.client.aclose()
+        try:
+            for task in view.tasks:
+                task.cancel()
+            if view.tasks:
+                # asyncio.wait, not `await task` under suppress(CancelledError): that would also
+                # swallow a cancellation of the caller (the rescan loop being stopped).
+                await asyncio.wait(view.tasks)
+        finally:
+            view.indexers.clear()
+            self.fanout.close_cluster(cluster)
+            self.sar.forget(cluster)
+            self.metrics.forget(cluster, self.registry.names())
+            await asyncio.shield(view.client.aclose())
 
     async def snapshot_pass(self) -> int:
         """Write every synced (cluster, kind) once, then purge old files; returns files written."""

@@ -18,8 +18,9 @@ Usage: `async with KubeClient.from_kubeconfig(data) as kube: await kube.list(...
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any, Self
 
@@ -239,20 +240,22 @@ class KubeClient:
         if bookmarks:
             params["allowWatchBookmarks"] = "true"
         res = _resource_class(ref)
-        async for line in self._stream(
+        lines = self._stream(
             "list", res, namespace=namespace, params=params, watch=True, inactivity=inactivity
-        ):
-            try:
-                raw = orjson.loads(line)
-                etype = str(raw["type"])
-                obj = raw["object"]
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                raise KubeConnectionError("watch stream sent an undecodable event") from None
-            if etype == "ERROR":
-                raise status_from_body(500, obj)
-            meta = obj.get("metadata") if isinstance(obj, dict) else None
-            rv = str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
-            yield WatchEvent(etype, obj, rv)
+        )
+        async with contextlib.aclosing(lines):  # closing us closes the response now, not at GC
+            async for line in lines:
+                try:
+                    raw = orjson.loads(line)
+                    etype = str(raw["type"])
+                    obj = raw["object"]
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    raise KubeConnectionError("watch stream sent an undecodable event") from None
+                if etype == "ERROR":
+                    raise status_from_body(500, obj)
+                meta = obj.get("metadata") if isinstance(obj, dict) else None
+                rv = str(meta.get("resourceVersion") or "") if isinstance(meta, dict) else ""
+                yield WatchEvent(etype, obj, rv)
 
     async def follow_log(
         self, pod: str, *, namespace: str, tail_lines: int = 0, container: str | None = None
@@ -262,10 +265,12 @@ class KubeClient:
         params: dict[str, Any] = {"follow": "true", "tailLines": tail_lines}
         if container:
             params["container"] = container
-        async for line in self._stream(
+        lines = self._stream(
             "get", PodLog, name=pod, namespace=namespace, params=params, inactivity=None
-        ):
-            yield line.decode("utf-8", "replace")
+        )
+        async with contextlib.aclosing(lines):
+            async for line in lines:
+                yield line.decode("utf-8", "replace")
 
     async def _stream(
         self,
@@ -277,7 +282,7 @@ class KubeClient:
         inactivity: float | None,
         name: str | None = None,
         watch: bool = False,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The response body as non-empty lines (bytes, no line ending), split per network
         chunk so that one inactivity timer covers every line that chunk carried."""
         generic: Any = self._api._client  # lightkube's request builder + transport (see docstring)
