@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from catalyst_api.k8scache import K8sCache
+from catalyst_api.k8scache import DEFAULT_KINDS, K8sCache, KindRegistry
 from catalyst_api.k8scache.ratelimit import TokenBucket
 from catalyst_sandbox.fakekube import FakeKubeServer
 
@@ -191,3 +191,23 @@ async def test_requests_of_one_cluster_share_a_token_bucket() -> None:
     for _ in range(4):
         await bucket.acquire()
     assert time.monotonic() - started >= 0.08  # two immediate, two at 20/s
+
+
+async def test_a_kind_installed_later_is_picked_up_by_the_unserved_recheck(
+    kube: FakeKubeServer, kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    registry = KindRegistry([k for k in DEFAULT_KINDS if k.name in ("pod", "vcluster")])
+    kube.write_kubeconfig(kubeconfigs / "c1.yaml")
+    timings = dataclasses.replace(FAST, recheck_unserved=0.1)
+    async with make_cache(registry=registry, timings=timings) as cache:
+        await until(lambda: cache.cluster("c1").unserved() == ["vcluster"])  # type: ignore[union-attr]
+        kube.state.register_crd("vcluster.com", "v1alpha1", "VCluster", "vclusters")
+        kube.state.create(
+            {
+                "apiVersion": "vcluster.com/v1alpha1",
+                "kind": "VCluster",
+                "metadata": {"name": "v1", "namespace": "default"},
+            }
+        )
+        await until(lambda: _names(cache, "c1", "vcluster") == ["v1"], what="recheck")
+        assert cache.cluster("c1").synced() == {"pod": True, "vcluster": True}  # type: ignore[union-attr]
