@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import heapq
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +70,9 @@ class Registry:
 
     def __init__(self) -> None:
         self._by_id: dict[str, Deployment] = {}
+        # (startedAt, id) of every deployment, ascending: pages walk it from the newest end.
+        # `started_at` never changes after a deployment is created, so the order holds.
+        self._order: list[tuple[datetime, str]] = []
         self._claimed_fqdns: dict[str, str] = {}  # fqdn key → id of the create claiming it
         self._claimed_pool: set[tuple[str, str]] = set()
 
@@ -83,6 +86,12 @@ class Registry:
         return self._by_id.get(deployment_id)
 
     def add(self, dep: Deployment) -> None:
+        old = self._by_id.get(dep.id)
+        if old is not None:
+            at = bisect_left(self._order, _order(old))
+            if at < len(self._order) and self._order[at] == _order(old):
+                del self._order[at]
+        insort(self._order, _order(dep))
         self._by_id[dep.id] = dep
 
     def fqdn_holder(
@@ -148,16 +157,19 @@ class Registry:
     ) -> tuple[list[Deployment], str | None]:
         """Newest first; `cursor` continues after the last item of the previous page.
 
-        Ranks only the `limit + 1` newest of the matching deployments (no full sort per page).
+        Walks the (startedAt, id) order from the newest end: O(page) without a status filter.
         """
-        items: Iterator[Deployment] = (
-            d for d in self._by_id.values() if status is None or d.status == status
-        )
+        end = len(self._order)
         if cursor:
             micros, after_id = _decode_cursor(cursor)
-            after = (_EPOCH + timedelta(microseconds=micros), after_id)
-            items = (d for d in items if _order(d) < after)
-        ranked = heapq.nlargest(limit + 1, items, key=_order)
-        page = ranked[:limit]
-        next_cursor = _encode_cursor(page[-1]) if len(ranked) > limit and page else None
+            end = bisect_left(self._order, (_EPOCH + timedelta(microseconds=micros), after_id))
+        found: list[Deployment] = []
+        for _, dep_id in reversed(self._order[:end]):
+            dep = self._by_id[dep_id]
+            if status is None or dep.status == status:
+                found.append(dep)
+                if len(found) > limit:
+                    break
+        page = found[:limit]
+        next_cursor = _encode_cursor(page[-1]) if len(found) > limit and page else None
         return page, next_cursor
