@@ -125,5 +125,4 @@ class ScriptedPhase1:
                     )
                 )
             states[name] = state
-        outcome = "failed" if self.fail else "ready"
-        return Phase1Outcome(states=states, outcome=outcome)
+        return Phase1Outcome(states=states, outcome="failed" if self.fail else "ready")

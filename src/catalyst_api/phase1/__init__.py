@@ -16,7 +16,7 @@ from .logmatch import classify_level, match_line
 from .logtail import LogTailTiming
 from .runner import HelmWatchRunner, could_not_start_message
 from .types import ComponentItem
-from .watcher import HelmReleaseWatcher, Phase1Outcome, WatchConfig
+from .watcher import HelmReleaseWatcher, OutcomeWord, Phase1Outcome, WatchConfig
 
 __all__ = [
     "ComponentItem",
@@ -25,6 +25,7 @@ __all__ = [
     "JobsSeeder",
     "LiveWatches",
     "LogTailTiming",
+    "OutcomeWord",
     "Phase1Outcome",
     "WatchConfig",
     "classify_level",

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -82,6 +82,10 @@ class WatchConfig:
         return replace(base, **overrides)
 
 
+OutcomeWord = Literal["ready", "failed", "timeout", "flux-not-reconciling"]
+"""The outcome words of spec §8.3 (a closed set)."""
+
+
 @dataclass(slots=True)
 class Phase1Outcome:
     """How Phase 1 ended: the state of every observed component, the outcome word of spec §8.3
@@ -89,7 +93,7 @@ class Phase1Outcome:
     not run (no client, the initial list never succeeded, a crash)."""
 
     states: dict[str, str] = field(default_factory=dict)
-    outcome: str = ""
+    outcome: OutcomeWord | Literal[""] = ""
     error: str = ""
 
 
@@ -193,7 +197,7 @@ class HelmReleaseWatcher:
     def _name(self, what: str) -> str:
         return f"phase1:{self.label}:{what}" if self.label else f"phase1:{what}"
 
-    async def _consume(self) -> str:
+    async def _consume(self) -> OutcomeWord | Literal[""]:
         reflector = Reflector(
             self.client, HELMRELEASES, namespace=self.config.namespace, timing=self.config.timing
         )
@@ -252,7 +256,7 @@ class HelmReleaseWatcher:
             )
         )
 
-    def _gate(self) -> str:
+    def _gate(self) -> OutcomeWord | Literal[""]:
         """`ready` / `failed` once enough releases are observed and all are terminal."""
         if not self._first_seen or len(self._states) < self.config.min_bootstrap_kit_hrs:
             return ""
@@ -286,7 +290,7 @@ class HelmReleaseWatcher:
 
     def _ended_by_context(self, reason: str) -> Phase1Outcome:
         states = dict(self._states)
-        outcome = "timeout" if states else "flux-not-reconciling"
+        outcome: OutcomeWord = "timeout" if states else "flux-not-reconciling"
         if not self._synced:
             last = self._reflector.last_error if self._reflector else None
             detail = str(last) if last else "the apiserver did not answer"
