@@ -207,7 +207,7 @@ def test_stream_refuses_an_unknown_kind(server: LiveServer) -> None:
 def test_sync_readiness_and_metrics_report_the_clusters(server: LiveServer) -> None:
     sync = _get(server, "two/k8s/sync").json()
     assert sync["cluster"] == "two" and sync["synced"]["pod"] is True
-    assert "statefulset" not in sync["synced"]
+    assert "vcluster" not in sync["synced"]
     ready = httpx.get(f"{server.url}/readyz").json()
     assert ready["ready"] is True
     check = ready["checks"]["k8scache"]

@@ -38,8 +38,8 @@ async def test_cluster_objects_are_listed_then_followed_by_watch(
         await until(lambda: _names(cache, "c1", "pod") == ["b"])
         view = cache.cluster("c1")
         assert view is not None
-        assert "statefulset" in view.unserved()
-        assert "statefulset" not in view.synced()
+        assert "vcluster" in view.unserved()
+        assert "vcluster" not in view.synced()
 
 
 def _apiserver_state(kube: FakeKubeServer) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -278,3 +279,147 @@ def test_create_generators_send_protobuf_that_the_fake_decodes(kubectl: Kubectl)
     assert creds["data"] == {"pw": "aHVudGVyMg=="}
     assert creds["type"] == "Opaque"
     assert state.get("v1", "ServiceAccount", "team-a", "bot") is not None
+
+
+WORKLOADS = {
+    "deployment": """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+""",
+    "statefulset": """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  replicas: 1
+  serviceName: web
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+""",
+    "replicaset": """\
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+""",
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", sorted(WORKLOADS))
+def test_scale_goes_through_the_scale_subresource(kubectl: Kubectl, kind: str) -> None:
+    """`kubectl scale` PATCHes `.../scale` (autoscaling/v1 Scale); it used to exit 1 on a 404."""
+    kubectl("apply", "--server-side", "-f", "-", stdin=WORKLOADS[kind])
+    assert "scaled" in kubectl("scale", kind, "web", "--replicas=3")
+    got = kubectl.json("get", kind, "web")
+    assert got["spec"]["replicas"] == 3
+    assert got["metadata"]["generation"] == 2
+    plural = f"{kind}s"
+    scale = json.loads(
+        kubectl("get", "--raw", f"/apis/apps/v1/namespaces/default/{plural}/web/scale")
+    )
+    assert scale["kind"] == "Scale"
+    assert scale["apiVersion"] == "autoscaling/v1"
+    assert scale["spec"] == {"replicas": 3}
+    assert scale["status"]["selector"] == "app=web"
+    assert scale["metadata"]["resourceVersion"] == got["metadata"]["resourceVersion"]
+    # --current-replicas is a precondition checked against the Scale
+    assert "scaled" in kubectl("scale", kind, "web", "--current-replicas=3", "--replicas=0")
+    assert kubectl.json("get", kind, "web")["spec"]["replicas"] == 0
+    done = subprocess.run(
+        kubectl.argv("scale", kind, "web", "--current-replicas=5", "--replicas=1"),
+        capture_output=True,
+        text=True,
+        env=kubectl.env,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "Expected replicas to be 5, was 0" in done.stderr, done.stderr
+
+
+def test_describe_namespace_lists_quotas_and_limit_ranges(kubectl: Kubectl) -> None:
+    """`kubectl describe ns` lists resourcequotas and limitranges in the namespace (404 before)."""
+    kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin="""\
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q, namespace: default}
+spec: {hard: {pods: "10"}}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: lr, namespace: default}
+spec:
+  limits: [{type: Container, default: {cpu: 500m}}]
+""",
+    )
+    done = subprocess.run(
+        kubectl.argv("describe", "ns", "default", "-v=6"),
+        capture_output=True,
+        text=True,
+        env=kubectl.env,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert " 404 " not in done.stderr, done.stderr
+    assert "Error from server" not in done.stderr
+    assert "Name:         default" in done.stdout
+    assert "Resource Quotas" in done.stdout
+    assert re.search(r"Name:\s+q\n", done.stdout), done.stdout
+    assert "Resource Limits" in done.stdout and "500m" in done.stdout
+
+
+def test_generation_only_on_kinds_that_have_one(kubectl: Kubectl) -> None:
+    """ConfigMaps, Secrets and Namespaces carry no metadata.generation (as on a real
+    apiserver); Deployments and custom resources do, bumped on spec changes."""
+    kubectl("create", "namespace", "team")
+    kubectl("create", "configmap", "c", "--from-literal=a=1", "-n", "team")
+    kubectl("create", "secret", "generic", "s", "--from-literal=a=1", "-n", "team")
+    kubectl("patch", "configmap", "c", "-n", "team", "--type=merge", "-p", '{"data":{"a":"2"}}')
+    for args in (("ns", "team"), ("cm", "c", "-n", "team"), ("secret", "s", "-n", "team")):
+        assert "generation" not in kubectl.json("get", *args)["metadata"], args
+    kubectl("apply", "-f", "-", stdin=WORKLOADS["deployment"])
+    assert kubectl.json("get", "deploy", "web")["metadata"]["generation"] == 1
+    kubectl("apply", "-f", "-", stdin=HR_YAML.format(interval="1m"))
+    assert (
+        kubectl.json("get", "hr", "bp-cilium", "-n", "flux-system")["metadata"]["generation"] == 1
+    )
+
+
+@pytest.mark.timeout(60)
+def test_server_side_apply_patch_watch_delete_a_deployment(kubectl: Kubectl) -> None:
+    """The issue-12 round trip on a built-in kind: apply --server-side, get -w, patch, delete."""
+    assert "serverside-applied" in kubectl(
+        "apply", "--server-side", "-f", "-", stdin=WORKLOADS["deployment"]
+    )
+    proc = kubectl.popen("get", "deploy", "-w", "-o", "name")
+    try:
+        assert proc.stdout is not None
+        _read_until(proc.stdout, "deployment.apps/web")
+        kubectl("patch", "deploy", "web", "--type=merge", "-p", '{"spec":{"replicas":2}}')
+        assert kubectl.json("get", "deploy", "web")["spec"]["replicas"] == 2
+        assert "deleted" in kubectl("delete", "deploy", "web")
+        assert kubectl("get", "deploy", "-o", "name") == ""
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=5)
+    assert "default" in kubectl("describe", "ns", "default")

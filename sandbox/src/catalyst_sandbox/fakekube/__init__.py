@@ -10,15 +10,20 @@ the end-to-end tests rely on; lightkube, kubernetes_asyncio and kubectl are test
 
 What it serves: discovery (`/api`, `/apis`, group and group/version lists, `/version`,
 minimal `/openapi/v3`), namespaces, pods (+ `/log`), configmaps, secrets, services, nodes,
-serviceaccounts, events, apps/v1 deployments, CustomResourceDefinitions (creating one serves
-its kind at once; the Flux HelmRelease v2, Kustomization v1, GitRepository v1 exist from the
-start) and SubjectAccessReviews. Errors are `kind: Status` bodies with the upstream reasons.
+serviceaccounts, events, persistentvolume(claim)s, resourcequotas, limitranges, apps/v1
+deployments/statefulsets/daemonsets/replicasets (+ `/scale` as autoscaling/v1 `Scale`),
+ingresses, endpointslices, CustomResourceDefinitions (creating one serves its kind at once;
+the Flux HelmRelease v2, Kustomization v1, GitRepository v1 exist from the start) and
+SubjectAccessReviews; with `FakeKubeState(addons=True)` (the `fake-kube` command) also the
+add-on APIs of spec §6.4's default kinds (hcloud, vCluster, policy-report CRDs, PodMetrics).
+Errors are `kind: Status` bodies with the upstream reasons.
 `kubectl get` gets server-side `Table`s (CRD `additionalPrinterColumns` honoured).
 
-Semantics kept: uid/creationTimestamp/generation, one global resourceVersion counter, 409 on
-stale updates, status subresources, `<Kind>List`s with label/field selectors and consistent
-`limit`/`continue` pages, watches with resume, 410 `Expired`, bookmarks, `timeoutSeconds`,
-selector transitions (see `watch`).
+Semantics kept: uid/creationTimestamp, generation on the kinds that have one (not ConfigMap,
+Secret, Namespace...), one global resourceVersion counter, 409 on stale updates, status
+subresources, `<Kind>List`s with label/field selectors and consistent `limit`/`continue`
+pages, watches with resume, 410 `Expired`, bookmarks, `timeoutSeconds`, selector transitions
+(see `watch`).
 
 Deliberate simplifications:
 - Deletion is immediate: no finalizers, grace periods or garbage collection (deleting a

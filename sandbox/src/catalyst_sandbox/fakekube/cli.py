@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .sar import SarPolicy
 from .server import FakeKubeServer
+from .state import FakeKubeState
 
 __all__ = ["fake_kube_main"]
 
@@ -86,7 +87,7 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         sar_policy=policy,
-        history_limit=args.history_limit,
+        state=FakeKubeState(history_limit=args.history_limit, addons=True),
     ) as kube:
         path = kube.write_kubeconfig(args.kubeconfig_out)
         print(path, flush=True)

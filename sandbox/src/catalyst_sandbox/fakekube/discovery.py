@@ -72,15 +72,16 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
     entries = [main]
     for sub in rt.all_subresources():
         verbs = ["get"] if sub == "log" else ["get", "patch", "update"]
-        entries.append(
-            {
-                "name": f"{rt.plural}/{sub}",
-                "singularName": "",
-                "namespaced": rt.namespaced,
-                "kind": rt.kind,
-                "verbs": verbs,
-            }
-        )
+        entry: dict[str, Any] = {
+            "name": f"{rt.plural}/{sub}",
+            "singularName": "",
+            "namespaced": rt.namespaced,
+            "kind": rt.kind,
+            "verbs": verbs,
+        }
+        if sub == "scale":
+            entry.update(group="autoscaling", version="v1", kind="Scale")
+        entries.append(entry)
     return entries
 
 

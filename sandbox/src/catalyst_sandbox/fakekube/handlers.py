@@ -97,6 +97,10 @@ class Handlers:
         method = request.method
         dry_run = params.get("dryRun") == "All"
         watch = rp.legacy_watch or params.get("watch", "").lower() in _TRUE
+        if watch and "watch" not in rt.verbs:
+            raise _method_not_allowed()
+        if rp.subresource == "scale" and rp.name is not None and rp.namespace is not None:
+            return await self._scale(request, rt, rp, dry_run)
         if rp.name is None:
             if method == "GET":
                 return self._watch(request, rt, rp) if watch else self._list(request, rt, rp)
@@ -236,6 +240,52 @@ class Handlers:
         )
         return json_response(obj, 201 if created else 200)
 
+    async def _scale(
+        self, request: Request, rt: ResourceType, rp: ResourcePath, dry_run: bool
+    ) -> Response:
+        """`.../scale`: the object seen as an autoscaling/v1 Scale (spec.replicas only)."""
+        assert rp.name is not None
+        assert rp.namespace is not None
+        if request.method == "GET":
+            return json_response(to_scale(self.state.get_typed(rt, rp.namespace, rp.name)))
+        if request.method == "PUT":
+            body = await _body(request)
+            if not isinstance(body, dict):
+                raise bad_request("the body of the request must be an object")
+            change: Callable[[Obj], Obj] = lambda _cur: body  # noqa: E731
+        elif request.method == "PATCH":
+            ctype = request.headers.get("content-type", "").split(";")[0].strip()
+            if ctype == "application/apply-patch+yaml":
+                raise KubeApiError(
+                    415, "UnsupportedMediaType", "apply is not supported on the scale subresource"
+                )
+            change = patch_function(ctype, await _body(request), custom=False)
+        else:
+            raise _method_not_allowed()
+
+        def apply(current: Obj) -> Obj:
+            scale = change(to_scale(current))
+            if not isinstance(scale, dict):
+                raise bad_request("the body of the request must be an object")
+            # Scale.spec.replicas is `omitempty`: clients send 0 as an absent (or null) field
+            replicas = (scale.get("spec") or {}).get("replicas") or 0
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                raise KubeApiError(
+                    422,
+                    "Invalid",
+                    f'Scale.autoscaling "{rp.name}" is invalid: spec.replicas: Invalid value: '
+                    f"{replicas!r}: must be greater than or equal to 0",
+                )
+            out = {**current, "spec": {**(current.get("spec") or {}), "replicas": replicas}}
+            rv = (scale.get("metadata") or {}).get("resourceVersion")
+            out["metadata"] = {**current["metadata"], "resourceVersion": rv}
+            if not rv:
+                out["metadata"].pop("resourceVersion")
+            return out
+
+        obj, _ = self.state.patch_typed(rt, rp.namespace, rp.name, apply, dry_run=dry_run)
+        return json_response(to_scale(obj))
+
     async def _delete(
         self, request: Request, rt: ResourceType, rp: ResourcePath, dry_run: bool
     ) -> Response:
@@ -294,6 +344,27 @@ class Handlers:
             raise _method_not_allowed()
         review = _obj_body(await _body(request), rt)
         return json_response(review_response(self.sar_policy, review), 201)
+
+
+def to_scale(obj: Obj) -> Obj:
+    """An apps/v1 workload as its autoscaling/v1 `Scale` (what `kubectl scale` reads/writes)."""
+    meta = obj["metadata"]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    labels = ((spec.get("selector") or {}).get("matchLabels")) or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": spec.get("replicas", 1)},
+        "status": {
+            "replicas": status.get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+        },
+    }
 
 
 def _renderer(request: Request, rt: ResourceType) -> Callable[[str, Obj], Obj]:

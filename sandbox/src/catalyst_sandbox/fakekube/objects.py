@@ -107,7 +107,7 @@ def merge_update(rt: ResourceType, current: Obj, new: Obj, subresource: str | No
         if fixed in old_meta:
             meta[fixed] = old_meta[fixed]
     meta.pop("managedFields", None)
-    if _body(merged) != _body(current):
+    if rt.has_generation and _body(merged) != _body(current):
         meta["generation"] = int(old_meta.get("generation", 1)) + 1
     merged["metadata"] = meta
     merged["apiVersion"], merged["kind"] = current["apiVersion"], current["kind"]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "ADDON_CRDS",
+    "ADDON_TYPES",
     "BUILTIN_TYPES",
     "FLUX_COLUMNS",
     "FLUX_CRDS",
@@ -36,6 +38,9 @@ class ResourceType:
     verbs: tuple[str, ...] = CRUD_VERBS
     categories: tuple[str, ...] = ()
     custom: bool = False
+    generation: bool = False
+    """Objects carry `metadata.generation` (spec-bearing built-ins and every custom resource;
+    not ConfigMap, Secret, Namespace, Pod, Service, ...), as the apiserver's strategies do."""
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
@@ -58,6 +63,11 @@ class ResourceType:
         """`<Kind>List`."""
         return f"{self.kind}List"
 
+    @property
+    def has_generation(self) -> bool:
+        """Whether the apiserver maintains `metadata.generation` for this type."""
+        return self.generation or self.custom
+
     def all_subresources(self) -> tuple[str, ...]:
         """Subresource names served for this type (`status` first when present)."""
         return (("status",) if self.status else ()) + self.subresources
@@ -65,6 +75,20 @@ class ResourceType:
 
 def _core(kind: str, plural: str, **kw: Any) -> ResourceType:
     return ResourceType("", "v1", kind, plural, **kw)
+
+
+def _apps(kind: str, plural: str, short: str, scale: bool = True) -> ResourceType:
+    return ResourceType(
+        "apps",
+        "v1",
+        kind,
+        plural,
+        short_names=(short,),
+        status=True,
+        subresources=("scale",) if scale else (),
+        categories=("all",),
+        generation=True,
+    )
 
 
 BUILTIN_TYPES: tuple[ResourceType, ...] = (
@@ -85,15 +109,26 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _core("Node", "nodes", namespaced=False, short_names=("no",), status=True),
     _core("ServiceAccount", "serviceaccounts", short_names=("sa",)),
     _core("Event", "events", short_names=("ev",)),
-    ResourceType(
-        "apps",
-        "v1",
-        "Deployment",
-        "deployments",
-        short_names=("deploy",),
-        status=True,
-        categories=("all",),
+    _core("PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",), status=True),
+    _core(
+        "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",), status=True
     ),
+    _core("ResourceQuota", "resourcequotas", short_names=("quota",), status=True),
+    _core("LimitRange", "limitranges", short_names=("limits",)),
+    _apps("Deployment", "deployments", "deploy"),
+    _apps("StatefulSet", "statefulsets", "sts"),
+    _apps("DaemonSet", "daemonsets", "ds", scale=False),
+    _apps("ReplicaSet", "replicasets", "rs"),
+    ResourceType(
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        short_names=("ing",),
+        status=True,
+        generation=True,
+    ),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", generation=True),
     ResourceType(
         "apiextensions.k8s.io",
         "v1",
@@ -102,6 +137,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         namespaced=False,
         short_names=("crd", "crds"),
         status=True,
+        generation=True,
     ),
     ResourceType(
         "authorization.k8s.io",
@@ -112,6 +148,32 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         verbs=("create",),
     ),
 )
+"""What a bare kube-apiserver serves (of what catalyst-api reads, spec §6.4)."""
+
+ADDON_TYPES: tuple[ResourceType, ...] = (
+    ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", verbs=("get", "list")),
+)
+"""Aggregated APIs of the add-ons of a Sovereign (metrics-server: get and list, no watch)."""
+
+_HCLOUD = "hcloud.crossplane.io"
+ADDON_CRDS: tuple[tuple[str, str, str, str, bool, tuple[str, ...]], ...] = (
+    (_HCLOUD, "v1alpha1", "Server", "servers", False, ()),
+    (_HCLOUD, "v1alpha1", "LoadBalancer", "loadbalancers", False, ()),
+    (_HCLOUD, "v1alpha1", "Network", "networks", False, ()),
+    (_HCLOUD, "v1alpha1", "Volume", "volumes", False, ()),
+    ("vcluster.com", "v1alpha1", "VCluster", "vclusters", True, ()),
+    ("wgpolicyk8s.io", "v1alpha2", "PolicyReport", "policyreports", True, ("polr",)),
+    (
+        "wgpolicyk8s.io",
+        "v1alpha2",
+        "ClusterPolicyReport",
+        "clusterpolicyreports",
+        False,
+        ("cpolr",),
+    ),
+)
+"""(group, version, kind, plural, namespaced, short names) of the add-on CRDs of §6.4's
+default kinds (Crossplane hcloud, vCluster, Kyverno policy reports)."""
 
 _READY = '.status.conditions[?(@.type=="Ready")]'
 FLUX_COLUMNS: tuple[dict[str, str], ...] = (

@@ -8,7 +8,7 @@ from typing import Any
 from .admission import crd_object
 from .errors import KubeApiError
 from .patching import merge_patch
-from .resources import FLUX_COLUMNS, FLUX_CRDS
+from .resources import ADDON_CRDS, ADDON_TYPES, FLUX_COLUMNS, FLUX_CRDS
 from .selectors import FieldSelector, LabelSelector, Selector
 from .store import ObjectStore
 
@@ -27,12 +27,17 @@ class FakeKubeState(ObjectStore):
     `metadata.resourceVersion` is unconditional. Namespaced objects need their namespace to
     exist; `default`, `kube-system`, `kube-public`, `kube-node-lease` and `flux-system` exist
     from the start, as do the Flux CRDs (HelmRelease v2, Kustomization v1, GitRepository v1).
+    With `addons`, the add-on APIs of §6.4's default kinds are served too (hcloud, vCluster and
+    policy-report CRDs, metrics.k8s.io PodMetrics), as on a Sovereign; `catalyst-api fake-kube`
+    turns them on.
     """
 
     def __init__(
         self,
         history_limit: int = 1000,
         namespaces: tuple[str, ...] = DEFAULT_NAMESPACES,
+        *,
+        addons: bool = False,
     ) -> None:
         super().__init__(history_limit=history_limit)
         for ns in namespaces:
@@ -41,6 +46,12 @@ class FakeKubeState(ObjectStore):
             self.register_crd(
                 group, version, kind, plural, short_names=short, printer_columns=FLUX_COLUMNS
             )
+        if addons:
+            for group, version, kind, plural, namespaced, short in ADDON_CRDS:
+                self.register_crd(group, version, kind, plural, namespaced, short)
+            with self._lock:
+                for rt in ADDON_TYPES:
+                    self.registry.add(rt)
 
     def create(self, obj: Obj) -> Obj:
         """Create `obj` (namespace defaults to `default`); returns the stored object."""

@@ -112,7 +112,8 @@ class ObjectStore:
         dry_run: bool = False,
         keep_status: bool = False,
     ) -> Obj:
-        """Create `obj`; assigns uid, creationTimestamp, generation 1 and a resourceVersion."""
+        """Create `obj`; assigns uid, creationTimestamp, a resourceVersion (and generation 1 for
+        the types that have one)."""
         obj, ns, name = prepare_create(rt, obj, namespace, keep_status)
         meta = obj["metadata"]
         with self._lock:
@@ -120,7 +121,9 @@ class ObjectStore:
                 raise not_found("namespaces", "", ns)
             if object_key(ns, name) in self._bucket(rt):
                 raise already_exists(rt.plural, rt.group, name)
-            meta.update(uid=str(uuid.uuid4()), creationTimestamp=now_rfc3339(), generation=1)
+            meta.update(uid=str(uuid.uuid4()), creationTimestamp=now_rfc3339())
+            if rt.has_generation:
+                meta["generation"] = 1
             if rt.key == _CRD_KEY and not dry_run:
                 for served in crd_types(obj):
                     self.registry.add(served)
