@@ -13,6 +13,10 @@ BENCHES = [
     "bench_phase1",
     "bench_memory_bounds",
     "bench_list_page",
+    "bench_k8scache_cold_start",
+    "bench_k8scache_memory",
+    "bench_k8scache_list",
+    "bench_k8scache_stream",
 ]
 
 
