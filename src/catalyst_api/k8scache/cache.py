@@ -33,7 +33,7 @@ from .metrics import CacheMetrics
 from .persistence import SnapshotKeeper
 from .ratelimit import LimitedKubeClient, TokenBucket
 from .sar import SarGate
-from .store import Indexer
+from .store import Entry, Indexer
 from .types import Obj
 
 __all__ = ["CacheTimings", "ClusterView", "K8sCache"]
@@ -288,10 +288,15 @@ class K8sCache:
         return self.registry.get(name)
 
     def objects(self, cluster: str, kind: Kind) -> list[Obj]:
-        """Cached objects of one kind, sorted by namespace/name ([] if unknown)."""
+        """Cached objects of one kind, decoded, sorted by namespace/name ([] if unknown)."""
+        return [e.obj() for e in self.entries(cluster, kind)]
+
+    def entries(self, cluster: str, kind: Kind) -> list[Entry]:
+        """Cached entries (JSON bytes + namespace/labels) of one kind, sorted by namespace/name
+        ([] if unknown): what the list and stream endpoints read without decoding."""
         view = self._clusters.get(cluster)
         indexer = view.indexers.get(kind.name) if view else None
-        return indexer.items() if indexer is not None else []
+        return indexer.entries() if indexer is not None else []
 
     def age_seconds(self, cluster: str, kind: Kind) -> float:
         """Now minus the last event of (cluster, kind); 0 when it never had one."""

@@ -23,7 +23,7 @@ from ..timefmt import format_rfc3339
 from .kinds import Kind
 from .metrics import CacheMetrics
 from .redact import redact, strip_managed_fields
-from .store import Indexer, object_key, resource_version
+from .store import Entry, Indexer
 from .types import CacheEvent, Obj
 
 __all__ = ["Informer"]
@@ -113,27 +113,27 @@ class Informer:
 
     def _apply_list(self, listed: Listed, *, served: bool = True) -> None:
         now = self._clock()
-        old = {object_key(o): o for o in self.indexer.items()}
         new = [self._clean(o) for o in listed.items]
+        entries = [Entry(o) for o in new]
         self.lists += 1
         if self.lists > 1:
             self._metrics.resyncs.labels(self.cluster, self.kind.name).inc()
-        self.indexer.replace(new, now if (new or old) else None)
+        had = len(self.indexer) > 0
+        old = self.indexer.replace_entries(entries, now if (new or had) else None)
         if served:
             self.indexer.served = True
             self.indexer.synced = True
         seen: set[str] = set()
-        for obj in new:
-            key = object_key(obj)
-            seen.add(key)
-            before = old.get(key)
+        for obj, entry in zip(new, entries, strict=True):
+            seen.add(entry.key)
+            before = old.get(entry.key)
             if before is None:
                 self._event("ADDED", obj, now)
-            elif resource_version(before) != resource_version(obj) or before != obj:
+            elif before.rv != entry.rv or before.raw != entry.raw:
                 self._event("MODIFIED", obj, now)
-        for key, obj in old.items():
+        for key, gone in old.items():
             if key not in seen:
-                self._event("DELETED", obj, now)
+                self._event("DELETED", gone.obj(), now)
         self._gauges(now)
 
     def _apply_change(self, change: Changed) -> None:

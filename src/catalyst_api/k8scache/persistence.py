@@ -79,13 +79,15 @@ class SnapshotKeeper:
             for name, indexer in list(indexers.items()):
                 if not indexer.synced:
                     continue
+                entries = indexer.entries()
                 try:
                     await asyncio.to_thread(
-                        snapshots.write_snapshot,
+                        snapshots.write_raw_snapshot,
                         directory,
                         cluster=cluster,
                         kind=name,
-                        items=indexer.items(),
+                        raw_items=[e.raw for e in entries],
+                        resource_version=max((e.rv for e in entries), default=0),
                         wrote=wrote,
                     )
                 except OSError as exc:

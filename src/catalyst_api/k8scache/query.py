@@ -6,6 +6,9 @@
   (`==` too), comma-ANDed; other keys are ignored (upstream behaviour).
 - Paging: `limit` defaults to 500 (< 1 → 500, > 5000 → 5000); `continue` is the unpadded
   base64url of a decimal offset into the sorted result.
+
+Matchers take either an object (a dict) or a cached `Entry` (its stored namespace, name and
+labels, without decoding the object).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
+from .store import Entry
 from .types import Obj
 
 __all__ = [
@@ -33,7 +38,9 @@ __all__ = [
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 5000
-Matcher = Callable[[Obj], bool]
+Matchable = Obj | Entry
+Matcher = Callable[[Matchable], bool]
+T = TypeVar("T")
 
 
 class SelectorError(ValueError):
@@ -49,7 +56,9 @@ _NUMERIC = re.compile(rf"^({_KEY})\s*(>|<)\s*(-?\d+)$")
 _VALUE_ONLY = re.compile(rf"^{_VALUE}$")
 
 
-def _labels(obj: Obj) -> dict[str, str]:
+def _labels(obj: Matchable) -> dict[str, str]:
+    if isinstance(obj, Entry):
+        return obj.label_dict()
     meta = obj.get("metadata")
     labels = meta.get("labels") if isinstance(meta, dict) else None
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
@@ -96,7 +105,7 @@ def _requirement(text: str) -> Matcher:
     if m := _NUMERIC.match(text):
         key, op, bound = m.group(1), m.group(2), int(m.group(3))
 
-        def numeric(o: Obj) -> bool:
+        def numeric(o: Matchable) -> bool:
             try:
                 n = int(_labels(o)[key])
             except (KeyError, ValueError):
@@ -146,7 +155,9 @@ def _label_equals(label: str, value: str) -> Matcher:
     return lambda o: _labels(o).get(label) == value
 
 
-def _meta(obj: Obj, field: str) -> str:
+def _meta(obj: Matchable, field: str) -> str:
+    if isinstance(obj, Entry):
+        return obj.namespace if field == "namespace" else obj.name
     meta = obj.get("metadata")
     return str(meta.get(field) or "") if isinstance(meta, dict) else ""
 
@@ -180,12 +191,12 @@ def decode_continue(token: str) -> int:
 
 
 @dataclass
-class Page:
-    items: list[Obj]
+class Page(Generic[T]):
+    items: list[T]
     next_token: str
 
 
-def page(items: list[Obj], *, offset: int, limit: int) -> Page:
+def page(items: list[T], *, offset: int, limit: int) -> Page[T]:
     """`items[offset:offset+limit]` and the token of the next page ("" on the last)."""
     chunk = items[offset : offset + limit]
     end = offset + len(chunk)

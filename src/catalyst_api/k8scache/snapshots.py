@@ -30,6 +30,7 @@ __all__ = [
     "read_snapshot",
     "sanitize",
     "snapshot_path",
+    "write_raw_snapshot",
     "write_snapshot",
 ]
 
@@ -50,25 +51,45 @@ def snapshot_path(directory: Path, cluster: str, kind: str) -> Path:
 def write_snapshot(
     directory: Path, *, cluster: str, kind: str, items: list[Obj], wrote: datetime
 ) -> Path:
-    """Write one envelope atomically (0600). Raises `OSError`."""
+    """Write one envelope of objects atomically (0600). Raises `OSError`."""
     max_rv = 0
     for obj in items:
         meta = obj.get("metadata")
         raw = meta.get("resourceVersion") if isinstance(meta, dict) else None
         with contextlib.suppress(TypeError, ValueError):
             max_rv = max(max_rv, int(str(raw)))
-    envelope = {
+    return write_raw_snapshot(
+        directory,
+        cluster=cluster,
+        kind=kind,
+        raw_items=[orjson.dumps(o) for o in items],
+        resource_version=max_rv,
+        wrote=wrote,
+    )
+
+
+def write_raw_snapshot(
+    directory: Path,
+    *,
+    cluster: str,
+    kind: str,
+    raw_items: list[bytes],
+    resource_version: int,
+    wrote: datetime,
+) -> Path:
+    """`write_snapshot` from objects already encoded as JSON (the cache's stored bytes), spliced
+    into the envelope without decoding. Raises `OSError`."""
+    head = {
         "version": VERSION,
         "cluster": cluster,
         "kind": kind,
         "wrote": format_rfc3339(wrote),
-        "resourceVersion": str(max_rv) if max_rv else "",
-        "items": items,
+        "resourceVersion": str(resource_version) if resource_version else "",
     }
+    data = orjson.dumps(head)[:-1] + b',"items":[' + b",".join(raw_items) + b"]}"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = snapshot_path(directory, cluster, kind)
     tmp = path.with_name(path.name + ".tmp")
-    data = orjson.dumps(envelope)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
