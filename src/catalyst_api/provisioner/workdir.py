@@ -47,6 +47,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalyst_api.store._atomic import ensure_private_dir
+
 __all__ = [
     "CLI_CONFIG_FILE",
     "PLAN_FILE",
@@ -111,24 +113,11 @@ def check_workdir_name(name: str) -> str:
     return name
 
 
-def _private_dir(path: Path) -> None:
-    """mkdir 0700 (missing parents too) and tighten an existing one to 0700."""
-    missing: list[Path] = []
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        missing.append(probe)
-        probe = probe.parent
-    for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            directory.mkdir(mode=0o700)
-    os.chmod(path, 0o700)
-
-
 def prepare_workdir(root: Path, name: str) -> Path:
     """Create (0700) and return `<root>/<name>`; the root (and its new parents) 0700 too."""
     path = root / check_workdir_name(name)
-    _private_dir(root)
-    _private_dir(path)
+    ensure_private_dir(root)
+    ensure_private_dir(path)
     return path
 
 
@@ -282,7 +271,7 @@ def secure_root(root: Path) -> SweepReport:
         if root.is_dir():
             _tighten(root, root.stat(), report)
         else:
-            _private_dir(root)
+            ensure_private_dir(root)
     if root.is_dir():
         _walk_tighten(root, report, sweep_root=root)
     return report
