@@ -5,7 +5,8 @@
 # Usage: fetch-tofu.sh VERSION ARCH SHA256_AMD64 SHA256_ARM64 DEST_DIR
 #   ARCH is Docker's TARGETARCH (amd64 or arm64). Each checksum must be the 64-hex value for
 #   tofu_<VERSION>_linux_<arch>.zip from the release's tofu_<VERSION>_SHA256SUMS. A missing,
-#   placeholder or mismatching checksum fails: there is no way to skip verification.
+#   malformed or mismatching checksum fails: there is no way to skip verification. The pinned
+#   defaults and how to bump them are in the Containerfile and docs/RUNBOOK.md.
 # Env: TOFU_RELEASES_URL  release base URL (default: GitHub releases of opentofu/opentofu)
 #      PYTHON             Python used to download and unzip (default: python3)
 set -euo pipefail

@@ -252,22 +252,49 @@ def test_fetch_tofu_refuses_a_checksum_mismatch(
     assert not (tmp_path / "bin" / "tofu").exists()
 
 
-@pytest.mark.parametrize("which", ["TOFU_SHA256_AMD64", "TOFU_SHA256_ARM64"])
-def test_containerfile_checksums_are_real_or_stop_the_build(
-    which: str,
+# tofu_1.11.6_SHA256SUMS of the OpenTofu release (issue 17).
+PINNED_SHA256 = {
+    "TOFU_SHA256_AMD64": "02800fafa2753a9f50c38483e2fdf5bc353fd62895eb9e25eec9a5145df3a69e",
+    "TOFU_SHA256_ARM64": "d4f2ab15776925864b049bb329d69682851de6f5204f256e9fa86d07a0308850",
+}
+
+
+def test_containerfile_pins_both_release_checksums(containerfile: Containerfile) -> None:
+    args = _arg_defaults(containerfile.stage("tofu"))
+    for which, value in PINNED_SHA256.items():
+        assert re.fullmatch(r"[0-9a-f]{64}", args[which]), f"{which} is not a 64-hex pin"
+        assert args[which] == value, which
+    assert args["TOFU_SHA256_AMD64"] != args["TOFU_SHA256_ARM64"]
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_fetch_tofu_with_the_pinned_defaults_refuses_a_zip_that_does_not_match(
+    arch: str,
     containerfile: Containerfile,
     release: tuple[str, dict[str, str]],
     run: Callable[..., Any],
     tmp_path: Path,
 ) -> None:
-    pinned = _arg_defaults(containerfile.stage("tofu"))[which]
-    if re.fullmatch(r"[0-9a-f]{64}", pinned):
-        return  # a real checksum; the release check happens at build time
+    """The pins are used for verification: a local zip that is not the release fails the check
+    before anything is extracted."""
+    args = _arg_defaults(containerfile.stage("tofu"))
+    base_url, _ = release
+    result = _fetch(
+        run, base_url, arch, args["TOFU_SHA256_AMD64"], args["TOFU_SHA256_ARM64"], tmp_path / "bin"
+    )
+    assert result.returncode != 0
+    assert "FAILED" in result.stdout + result.stderr
+    assert not (tmp_path / "bin").exists()
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "UNVERIFIED", "02800FAFA2753A9F", "0" * 63, "0" * 65, "g" * 64]
+)
+def test_fetch_tofu_refuses_anything_but_64_hex_digits_before_downloading(
+    bad: str, release: tuple[str, dict[str, str]], run: Callable[..., Any], tmp_path: Path
+) -> None:
     base_url, sums = release
-    arch = "amd64" if which.endswith("AMD64") else "arm64"
-    other = sums["arm64" if arch == "amd64" else "amd64"]
-    sha_amd64, sha_arm64 = (pinned, other) if arch == "amd64" else (other, pinned)
-    result = _fetch(run, base_url, arch, sha_amd64, sha_arm64, tmp_path / "bin")
+    result = _fetch(run, base_url, "amd64", bad, sums["arm64"], tmp_path / "bin")
     assert result.returncode != 0
     assert "no verified SHA-256" in result.stderr
     assert not (tmp_path / "bin" / "tofu").exists()
