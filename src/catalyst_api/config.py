@@ -149,8 +149,9 @@ class Settings(BaseSettings):
     sse_max_streams: int = Field(
         2000,
         validation_alias="CATALYST_SSE_MAX_STREAMS",
-        description="Deployment log streams (SSE) open at once; past it `GET .../logs` answers "
-        "503 `too-many-streams` with `Retry-After`. Measured cost: a few KiB per caught-up "
+        description="Live SSE streams open at once, deployment log streams and k8scache "
+        "streams together; past it `GET .../logs` and `GET .../k8s/stream` answer 503 "
+        "`too-many-streams` with `Retry-After`. Measured cost: a few KiB per caught-up "
         "stream, at most ~100 KiB for a client that stops reading (until the write timeout).",
     )
     request_header_timeout: Duration = Field(

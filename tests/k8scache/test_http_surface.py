@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -346,3 +347,58 @@ def test_stream_events_are_gated_per_event_by_sar(server: LiveServer) -> None:
     assert sorted(d["object"]["metadata"]["name"] for d in data) == ["p1", "p3", "p5"]
     metrics = httpx.get(f"{server.url}/metrics").text
     assert "catalyst_k8scache_sar_cache_hits_total" in metrics
+
+
+def test_k8scache_streams_and_log_streams_share_the_sse_cap(
+    kubes: tuple[FakeKubeThread, FakeKubeThread],
+    make_settings: Callable[..., Settings],
+    data_root: Path,
+    start_server: Callable[..., LiveServer],
+    body: Callable[..., dict[str, Any]],
+) -> None:
+    """CATALYST_SSE_MAX_STREAMS counts both kinds of stream: with a cap of 2, one k8scache
+    stream and one log stream fill it, and a third stream of either kind gets 503."""
+    kubeconfigs = data_root / "kubeconfigs"
+    kubeconfigs.mkdir(exist_ok=True)
+    kubes[1].write_kubeconfig(kubeconfigs / "two.yaml")
+    gate = threading.Event()
+    overrides = Overrides(
+        provisioner=ScriptedProvisioner(gate=gate, postback_base="auto"),
+        phase1=ScriptedPhase1(),
+        k8scache_timings=FAST,
+    )
+    srv = start_server(make_settings(CATALYST_SSE_MAX_STREAMS="2"), overrides)
+    base = f"{srv.url}/api/v1"
+    wait_for(lambda: _get(srv, "two/k8s/sync").status_code == 200, what="registered")
+    dep = httpx.post(f"{base}/deployments", json=body()).json()["id"]
+    k8s = b"GET /api/v1/sovereigns/two/k8s/stream HTTP/1.1\r\nHost: t\r\n\r\n"
+    logs = f"GET /api/v1/deployments/{dep}/logs HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+    held = [_open(srv, k8s), _open(srv, logs)]
+    try:
+        cache = srv.services.extra["k8scache"]
+        wait_for(
+            lambda: (
+                srv.call(lambda: (cache.fanout.count(), srv.services.hub.subscriber_total()))
+                == (1, 1)
+            ),
+            what="both streams open",
+        )
+        for path in ("sovereigns/two/k8s/stream", f"deployments/{dep}/logs"):
+            refused = httpx.get(f"{base}/{path}", timeout=10)
+            assert refused.status_code == 503, path
+            assert refused.json()["error"] == "too-many-streams"
+            assert int(refused.headers["retry-after"]) > 0
+        held.pop(0).close()
+        wait_for(lambda: srv.call(cache.fanout.count) == 0, what="k8s stream closed")
+        with httpx.stream("GET", f"{base}/sovereigns/two/k8s/stream", timeout=10) as ok:
+            assert ok.status_code == 200
+    finally:
+        gate.set()
+        for sock in held:
+            sock.close()
+
+
+def _open(server: LiveServer, request: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(request)
+    return sock

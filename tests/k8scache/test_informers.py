@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from catalyst_api.k8scache import DEFAULT_KINDS, K8sCache, KindRegistry
+from catalyst_api.k8scache.fanout import Published
 from catalyst_api.k8scache.ratelimit import TokenBucket
 from catalyst_sandbox.fakekube import FakeKubeServer
 
@@ -110,7 +111,8 @@ async def test_a_410_relist_replaces_the_set_so_deleted_objects_vanish(
             assert relists and relists >= 1
             while (item := await sub.next(0.05)) is not None:
                 seen.append(item)
-            deleted = [e for e in seen if isinstance(e, dict) and e["type"] == "DELETED"]
+            events = [e.event for e in seen if isinstance(e, Published)]
+            deleted = [e for e in events if e["type"] == "DELETED"]
             assert [e["object"]["metadata"]["name"] for e in deleted] == ["old"]
             cache.unsubscribe(sub)
 

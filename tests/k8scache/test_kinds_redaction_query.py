@@ -19,7 +19,7 @@ from catalyst_api.k8scache import (
     parse_kinds_csv,
     redact,
 )
-from catalyst_api.k8scache.fanout import Fanout
+from catalyst_api.k8scache.fanout import Fanout, Published
 from catalyst_api.k8scache.query import (
     decode_continue,
     encode_continue,
@@ -211,9 +211,25 @@ async def test_a_full_subscriber_drops_the_oldest_counts_it_and_is_told_to_resyn
     assert drops == [("c", "pod"), ("c", "pod")] and slow.dropped == 2
     assert await slow.next(0.1) == RESYNC
     got = [await slow.next(0.1) for _ in range(3)]
-    assert [e["object"]["n"] for e in got if isinstance(e, dict)] == [2, 3, 4]
+    assert [e.event["object"]["n"] for e in got if isinstance(e, Published)] == [2, 3, 4]
     assert await slow.next(0.01) is None
     assert await other_kind.next(0.01) is None
+
+
+async def test_one_change_is_encoded_once_for_every_subscriber_of_its_cluster() -> None:
+    fanout = Fanout()
+    subs = [fanout.subscribe("c", frozenset(), "") for _ in range(3)]
+    elsewhere = fanout.subscribe("other", frozenset(), "")
+    fanout.publish(_event(7))
+    got = [await s.next(0.1) for s in subs]
+    assert all(isinstance(g, Published) for g in got)
+    frames = [g.frame() for g in got if isinstance(g, Published)]
+    assert (
+        frames[0]
+        == b'data: {"cluster":"c","kind":"pod","type":"ADDED","object":{"n":7},"at":""}\n\n'
+    )
+    assert all(f is frames[0] for f in frames), "one encoded frame shared, not one per reader"
+    assert await elsewhere.next(0.01) is None
 
 
 async def test_the_home_cluster_configmap_extends_the_kinds_and_a_missing_one_warns(

@@ -151,3 +151,35 @@ def test_an_upstream_written_snapshot_is_read_unchanged(tmp_path: Path) -> None:
     (tmp_path / "0123abcd0123abcd-server.hcloud.json").write_text(json.dumps(doc))
     found = read_snapshot(tmp_path, cluster="0123abcd0123abcd", kind="server.hcloud", now=NOW)
     assert found.outcome is HydrateOutcome.HYDRATED and found.items[0]["metadata"]["name"] == "s1"
+
+
+async def test_a_background_start_answers_a_read_of_a_waiting_cluster_from_its_snapshot_first(
+    kubeconfigs: Path, snapshot_dir: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    """`start(background=True)` (what the server uses) returns before any cluster registered;
+    a read of a cluster still waiting registers it ahead of the others, from its snapshot, and
+    the rest follow in the background."""
+    now = datetime.now(UTC)
+    async with FakeKubeServer(token="t") as kube:
+        kube.faults.delay_seconds = 30  # a paused apiserver: only snapshots can answer
+        for n in range(5):
+            kube.write_kubeconfig(kubeconfigs / f"c{n}.yaml")
+            write_snapshot(
+                snapshot_dir, cluster=f"c{n}", kind="pod", items=[_item(f"p{n}", "1")], wrote=now
+            )
+        cache = make_cache()
+        await cache.start(background=True)
+        try:
+            assert cache.cluster("c4") is None, "nothing registered before start() returned"
+            assert cache.readiness()["registering"] == [f"c{n}" for n in range(5)]
+            view = await cache.view("c4")
+            assert view is not None
+            kind = cache.kind("pod")
+            assert kind is not None
+            assert [o["metadata"]["name"] for o in cache.objects("c4", kind)] == ["p4"]
+            assert await cache.view("unknown") is None
+            await until(lambda: cache.readiness()["registering"] == [], what="all registered")
+            assert cache.clusters() == [f"c{n}" for n in range(5)]
+        finally:
+            kube.faults.clear()
+            await cache.aclose()

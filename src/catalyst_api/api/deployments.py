@@ -18,6 +18,7 @@ from .bodies import read_capped
 from .deps import services
 from .json_stream import json_with_raw_array
 from .responses import json_response, secret_headers
+from .stream_cap import refuse_when_full
 
 __all__ = ["router"]
 
@@ -25,7 +26,6 @@ router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 
 CREATE_MAX_BYTES = 1 << 20
 SMALL_BODY_MAX_BYTES = 64 << 10
-SSE_RETRY_AFTER = 5
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
     "Connection": "keep-alive",
@@ -110,9 +110,8 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
     svc = services(request)
     dep = svc.deployments.get(deployment_id)
     cursor = _cursor(request, since)
-    if svc.hub.subscriber_total() >= svc.settings.sse_max_streams:
-        svc.metrics.sse_rejected.inc()
-        return _too_many_streams(svc.settings.sse_max_streams)
+    if (full := refuse_when_full(svc)) is not None:
+        return full
     stream = svc.deployments.stream(dep)
     await stream.aload()  # in a worker thread; `subscribe()` then reads memory only
     subscription = stream.subscribe(cursor)
@@ -126,18 +125,6 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
             subscription.close()
 
     return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
-
-
-def _too_many_streams(cap: int) -> Response:
-    return json_response(
-        {
-            "error": "too-many-streams",
-            "detail": f"this server already serves {cap} live log streams; retry later and "
-            "resume with Last-Event-ID",
-        },
-        503,
-        headers={"Retry-After": str(SSE_RETRY_AFTER)},
-    )
 
 
 async def _sse_frames(

@@ -18,18 +18,21 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
 from ..k8scache import RESYNC, K8sCache, Kind, SelectorError
+from ..k8scache.fanout import Published
 from ..k8scache.query import decode_continue, field_matcher, label_matcher, page, parse_limit
 from ..k8scache.store import Entry
-from ..k8scache.types import Obj
 from ..timefmt import format_rfc3339
 from .deps import services
 from .responses import json_response, text_response
+from .stream_cap import refuse_when_full
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/sovereigns/{sovereign_id}/k8s")
 
 STALE_AFTER = 30.0
+STREAM_LINGER = 0.01
+"""Seconds a stream waits after a change for more to send with it (fewer, larger writes)."""
 SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 
 
@@ -51,11 +54,6 @@ def _user(request: Request) -> str:
     return (request.headers.get(header) or "").strip() if header else ""
 
 
-def _namespace(obj: Obj) -> str:
-    meta = obj.get("metadata")
-    return str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
-
-
 def _event_frame(cluster: str, kind: str, etype: str, raw: bytes, at: str) -> bytes:
     """The SSE `data:` frame of a `CacheEvent` whose object is already encoded (spliced in)."""
     head = orjson.dumps({"cluster": cluster, "kind": kind, "type": etype})[:-1]
@@ -68,7 +66,7 @@ async def stream(sovereign_id: str, request: Request) -> Response:
     cache = _cache(request)
     if cache is None:
         return _disabled()
-    if cache.cluster(sovereign_id) is None:
+    if await cache.view(sovereign_id) is None:
         return _unregistered(sovereign_id)
     raw = request.query_params.get("kinds", "")
     wanted: list[Kind] = []
@@ -79,16 +77,20 @@ async def stream(sovereign_id: str, request: Request) -> Response:
         if kind is None:
             return text_response(f'unknown kind "{name}"\n', 400)
         wanted.append(kind)
+    if (full := refuse_when_full(services(request))) is not None:
+        return full
     initial = request.query_params.get("initialState", "") in ("1", "true")
     user = _user(request)
     kinds = frozenset(k.name for k in wanted)
     ping = services(request).sse_ping_interval
     sub = cache.subscribe(sovereign_id, kinds, user)
 
-    async def allowed(kind_name: str, obj: Obj) -> bool:
-        kind = cache.kind(kind_name)
+    async def allowed(item: Published) -> bool:
+        if not user:
+            return True
+        kind = cache.kind(item.kind)
         return kind is not None and await cache.allowed(
-            user=user, cluster=sovereign_id, kind=kind, namespace=_namespace(obj)
+            user=user, cluster=sovereign_id, kind=kind, namespace=item.namespace
         )
 
     async def frames() -> AsyncIterator[bytes]:
@@ -103,16 +105,18 @@ async def stream(sovereign_id: str, request: Request) -> Response:
                         ):
                             yield _event_frame(sovereign_id, kind.name, "ADDED", entry.raw, at)
             while True:
-                item = await sub.next(ping)
-                if item is None:
+                batch = await sub.next_batch(ping, linger=STREAM_LINGER)
+                if batch is None:
                     if sub.closed:
                         return
                     yield f": ping {int(time.time())}\n\n".encode()
-                elif item == RESYNC:
+                elif batch == RESYNC:
                     body = orjson.dumps({"cluster": sovereign_id, "dropped": sub.dropped})
                     yield b"event: resync\ndata: " + body + b"\n\n"
-                elif isinstance(item, dict) and await allowed(item["kind"], item["object"]):
-                    yield b"data: " + orjson.dumps(item) + b"\n\n"
+                else:
+                    frames = [item.frame() for item in batch if await allowed(item)]
+                    if frames:
+                        yield b"".join(frames)
         finally:
             cache.unsubscribe(sub)
 
@@ -125,7 +129,7 @@ async def sync(sovereign_id: str, request: Request) -> Response:
     cache = _cache(request)
     if cache is None:
         return _disabled()
-    view = cache.cluster(sovereign_id)
+    view = await cache.view(sovereign_id)
     if view is None:
         return _unregistered(sovereign_id)
     return json_response({"cluster": sovereign_id, "synced": view.synced()})
@@ -143,7 +147,7 @@ async def list_objects(sovereign_id: str, kind: str, request: Request) -> Respon
             {"error": "unknown kind", "kind": kind, "availableKinds": cache.registry.names()},
             404,
         )
-    if cache.cluster(sovereign_id) is None:
+    if await cache.view(sovereign_id) is None:
         return _unregistered(sovereign_id)
     q = request.query_params
     try:

@@ -452,7 +452,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             400: _json("`invalid-last-event-id`: not an event seq number."),
             **STATE_404,
             503: Answer(
-                "`too-many-streams`: CATALYST_SSE_MAX_STREAMS live streams are served already.",
+                "`too-many-streams`: CATALYST_SSE_MAX_STREAMS live streams (log and k8scache "
+                "streams together) are served already.",
                 {JSON: _ref("Error")},
                 headers={"Retry-After": {"type": "string", "pattern": "^[0-9]+$"}},
             ),
@@ -622,7 +623,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             ),
             400: _text('`unknown kind "x"`.', 'unknown kind "x"\n'),
             404: _text("Cluster not registered.", "sovereign 'x' is not registered\n"),
-            503: K8SCACHE_DISABLED,
+            503: Answer(
+                "Text `k8scache disabled`: the k8scache could not start; JSON "
+                "`too-many-streams` (with `Retry-After`): CATALYST_SSE_MAX_STREAMS live streams "
+                "(log and k8scache streams together) are served already.",
+                {TEXT: {"type": "string", "example": "k8scache disabled\n"}, JSON: _ref("Error")},
+            ),
         },
     ),
     ("get", f"{SOVEREIGN_K8S}/sync"): Operation(

@@ -96,6 +96,8 @@ class K8sCache:
         self.fanout = Fanout(buffer=self.timings.buffer, on_drop=self._count_drop)
         self.sar = SarGate(metrics=metrics, ttl=self.timings.sar_ttl)
         self._clusters: dict[str, ClusterView] = {}
+        self._pending: dict[str, Path] = {}
+        """Clusters found at start and not registered yet (`start(background=True)`)."""
         self._bad: dict[str, str] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
@@ -117,8 +119,14 @@ class K8sCache:
     ) -> None:
         await self.aclose()
 
-    async def start(self) -> None:
-        """Prepare snapshots, register every discovered cluster, start the loops."""
+    async def start(self, *, background: bool = False) -> None:
+        """Prepare snapshots, register every discovered cluster, start the loops.
+
+        With `background`, only the directory scan happens here: the clusters are hydrated
+        and their informers started by a task, so the server can answer while that runs
+        (platform §4: lists from snapshots within a second of process start). A read of a
+        cluster still waiting registers it first (`view`), ahead of the others.
+        """
         self._started = True
         self.snapshots_enabled = await asyncio.to_thread(self._snapshots.prepare)
         if not await asyncio.to_thread(self.kubeconfigs_dir.is_dir):
@@ -126,12 +134,38 @@ class K8sCache:
                 "k8scache: kubeconfigs directory missing; no clusters until it appears",
                 dir=str(self.kubeconfigs_dir),
             )
+        if background:
+            self._pending = await asyncio.to_thread(discovery.scan, self.kubeconfigs_dir)
+            self._loops.append(
+                asyncio.create_task(self._register_pending_then_loop(), name="k8scache:start")
+            )
+            return
         await self.rescan()
+        self._start_loops()
+
+    def _start_loops(self) -> None:
         self._loops.append(asyncio.create_task(self._rescan_loop(), name="k8scache:rescan"))
         if self.snapshots_enabled:
             self._loops.append(
                 asyncio.create_task(self._snapshot_loop(), name="k8scache:snapshots")
             )
+
+    async def _register_pending_then_loop(self) -> None:
+        """Register the clusters found at start one by one (each yields to requests), then
+        start the rescan and snapshot loops."""
+        while self._pending:
+            cluster, path = next(iter(self._pending.items()))
+            try:
+                await self._register_pending(cluster, path)
+            except Exception:
+                log.exception("k8scache: cluster registration failed", cluster=cluster)
+        self._start_loops()
+
+    async def _register_pending(self, cluster: str, path: Path) -> None:
+        try:
+            await self._register_path(cluster, path)
+        finally:
+            self._pending.pop(cluster, None)
 
     async def aclose(self) -> None:
         """Stop every loop and informer, close the clients (idempotent)."""
@@ -149,6 +183,14 @@ class K8sCache:
         return sorted(self._clusters)
 
     def cluster(self, cluster: str) -> ClusterView | None:
+        """The registered cluster (None while it is unknown or still waiting to register)."""
+        return self._clusters.get(cluster)
+
+    async def view(self, cluster: str) -> ClusterView | None:
+        """The registered cluster; one found at start and still waiting is registered now."""
+        path = self._pending.get(cluster)
+        if path is not None:
+            await self._register_pending(cluster, path)
         return self._clusters.get(cluster)
 
     async def rescan(self) -> None:
@@ -171,11 +213,13 @@ class K8sCache:
         path = await asyncio.to_thread(discovery.cluster_file, self.kubeconfigs_dir, cluster)
         if path is None:
             return False
+        self._pending.pop(cluster, None)
         await self._register_path(cluster, path)
         return cluster in self._clusters
 
     async def remove(self, cluster: str) -> None:
         """Stop a cluster's informers and free its memory (idempotent)."""
+        self._pending.pop(cluster, None)
         async with self._lock:
             await self._drop(cluster)
 
@@ -343,7 +387,8 @@ class K8sCache:
         return {
             "ok": True,
             "enabled": True,
-            "synced": all_core,
+            "synced": all_core and not self._pending,
+            "registering": sorted(self._pending),
             "snapshots": self.snapshots_enabled,
             "clusters": clusters,
         }

@@ -1,8 +1,9 @@
 """Starting the cache from `Settings` (upstream's `FactoryFromEnv`), never failing startup.
 
-The kinds registry is loaded (kinds file, or the home-cluster ConfigMap), the cache is entered
-into the caller's exit stack and started. Anything unexpected is one warning and a disabled
-cache (`None`): the k8s endpoints then answer 503 "k8scache disabled".
+The kinds registry is loaded (kinds file, or the home-cluster ConfigMap), the cache is started
+with its clusters registering in the background (a read of a cluster not registered yet waits
+for it) and its close is pushed on the caller's exit stack. Anything unexpected is one warning
+and a disabled cache (`None`): the k8s endpoints then answer 503 "k8scache disabled".
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ async def start_from_settings(
             metrics=CacheMetrics(registry),
             timings=timings,
         )
-        await stack.enter_async_context(cache)
+        await cache.start(background=True)
+        stack.push_async_callback(cache.aclose)
     except Exception as exc:
         log.warning("k8scache disabled: it could not start", error=f"{type(exc).__name__}: {exc}")
         return None
