@@ -48,7 +48,7 @@ async def test_matching_lines_become_component_log_events(
         cluster.log("   ")
         cluster.log(
             '{"level":"info","msg":"dependencies do not meet ready condition (dependency '
-            "'flux-system/bp-cilium' is not ready), retrying in 10s\",\"HelmRelease\":"
+            '\'flux-system/bp-cilium\' is not ready), retrying in 10s","HelmRelease":'
             '{"name":"bp-flux","namespace":"flux-system"}}'
         )
         await _until(lambda: len(recorder.logs()) == 3)

@@ -26,6 +26,8 @@ router = APIRouter(prefix="/api/v1/deployments", tags=["deployments"])
 CREATE_MAX_BYTES = 1 << 20
 SMALL_BODY_MAX_BYTES = 64 << 10
 SSE_RETRY_AFTER = 5
+SSE_RECONNECT_MS = 1000
+"""The `retry:` field each log stream starts with: reconnect after 1 s (docs/API.md)."""
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
     "Connection": "keep-alive",
@@ -106,7 +108,8 @@ def _cursor(request: Request, since: str | None) -> int:
 
 @router.get("/{deployment_id}/logs")
 async def stream_logs(deployment_id: str, request: Request, since: str | None = None) -> Response:
-    """SSE: replay after `Last-Event-ID`/`?since=` (or everything), then live, then `done`."""
+    """SSE: `retry:`, then replay after `Last-Event-ID`/`?since=` (or everything), then live,
+    then `done`."""
     svc = services(request)
     dep = svc.deployments.get(deployment_id)
     cursor = _cursor(request, since)
@@ -119,6 +122,7 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
 
     async def frames() -> AsyncIterator[bytes]:
         try:
+            yield b"retry: %d\n\n" % SSE_RECONNECT_MS
             async for chunk in _sse_frames(stream, subscription, svc.sse_ping_interval):
                 yield chunk
             yield b"event: done\ndata: " + orjson.dumps(svc.deployments.state(dep)) + b"\n\n"
