@@ -25,32 +25,18 @@ class Harness:
     def state(
         self, component: str, state: str, t: str = T0, level: str = "info", message: str = ""
     ) -> None:
-        self.bridges.forward(
-            DEP,
-            Event(
-                phase="component",
-                component=component,
-                state=state,
-                level=level,
-                message=message,
-                time=t,
-            ),
-        )
+        self._forward("component", component, state, level, message, t)
 
     def line(
         self, component: str, message: str, level: str = "info", t: str = T0, state: str = ""
     ) -> None:
-        self.bridges.forward(
-            DEP,
-            Event(
-                phase="component-log",
-                component=component,
-                state=state,
-                level=level,
-                message=message,
-                time=t,
-            ),
-        )
+        self._forward("component-log", component, state, level, message, t)
+
+    def _forward(
+        self, phase: str, component: str, state: str, level: str, message: str, t: str
+    ) -> None:
+        event = Event(phase, message, level, t, component=component, state=state)
+        self.bridges.forward(DEP, event)
 
     async def seed(self, items: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
         return await self.bridges.seed(DEP, list(items))

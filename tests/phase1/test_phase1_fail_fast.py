@@ -4,12 +4,13 @@ against the fake kube-apiserver over real HTTP, on the bootstrap kit's real `dep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from catalyst_api.kube import KubeClient
-from catalyst_api.phase1 import HelmReleaseWatcher, WatchConfig, terminally_failed
+from catalyst_api.phase1 import HelmReleaseWatcher, Phase1Outcome, WatchConfig, terminally_failed
 from catalyst_api.phase1.types import HelmReleaseObj
 from catalyst_api.wire.kit import COMPONENTS
 
@@ -46,6 +47,18 @@ async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def _watching(
+    cluster: Any, recorder: Any, config: Callable[..., WatchConfig]
+) -> AsyncIterator[asyncio.Task[Phase1Outcome]]:
+    """A watch (60 s budget) running over the cluster, once all 11 releases were reported."""
+    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
+        watcher = HelmReleaseWatcher(client, emit=recorder, config=config(timeout=60))
+        task = asyncio.create_task(watcher.run())
+        await _until(lambda: len(recorder.states()) == 11)
+        yield task
+
+
 def _blocked(recorder: Any) -> dict[str, str]:
     return {
         e.component: e.message
@@ -58,10 +71,7 @@ async def test_a_failed_root_ends_the_watch_at_once_and_names_the_cause(
     cluster: Any, recorder: Any, config: Callable[..., WatchConfig]
 ) -> None:
     _kit(cluster)
-    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
-        watcher = HelmReleaseWatcher(client, emit=recorder, config=config(timeout=60))
-        task = asyncio.create_task(watcher.run())
-        await _until(lambda: len(recorder.states()) == 11)
+    async with _watching(cluster, recorder, config) as task:
         cluster.installing("bp-cilium")
         await _until(lambda: ("cilium", "installing") in recorder.states())
         failed_at = time.monotonic()
@@ -90,10 +100,7 @@ async def test_a_failed_branch_blocks_only_its_dependents_and_the_rest_still_ins
 ) -> None:
     _kit(cluster, installed=("cilium", "cert-manager"))
     independent = ("flux", "crossplane", "sealed-secrets", "keycloak", "gitea", "catalyst-platform")
-    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
-        watcher = HelmReleaseWatcher(client, emit=recorder, config=config(timeout=60))
-        task = asyncio.create_task(watcher.run())
-        await _until(lambda: len(recorder.states()) == 11)
+    async with _watching(cluster, recorder, config) as task:
         cluster.failed("bp-spire", "Helm install failed for release spire-system/bp-spire")
         await _until(lambda: set(_blocked(recorder)) == {"nats-jetstream", "openbao"})
         for name in independent[:-1]:
@@ -121,10 +128,7 @@ async def test_a_failure_helm_still_remediates_keeps_the_watch_going(
     cluster: Any, recorder: Any, config: Callable[..., WatchConfig]
 ) -> None:
     _kit(cluster, retries=3)
-    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
-        watcher = HelmReleaseWatcher(client, emit=recorder, config=config(timeout=60))
-        task = asyncio.create_task(watcher.run())
-        await _until(lambda: len(recorder.states()) == 11)
+    async with _watching(cluster, recorder, config) as task:
         cluster.set_ready("bp-cilium", "False", "InstallFailed", "attempt 1", installFailures=1)
         await _until(lambda: ("cilium", "failed") in recorder.states())
         await asyncio.sleep(0.3)
@@ -143,10 +147,7 @@ async def test_stalled_ends_a_remediated_release_as_final(
     cluster: Any, recorder: Any, config: Callable[..., WatchConfig]
 ) -> None:
     _kit(cluster, retries=3)
-    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
-        watcher = HelmReleaseWatcher(client, emit=recorder, config=config(timeout=60))
-        task = asyncio.create_task(watcher.run())
-        await _until(lambda: len(recorder.states()) == 11)
+    async with _watching(cluster, recorder, config) as task:
         stalled = {
             "type": "Stalled",
             "status": "True",
