@@ -89,7 +89,7 @@ class Timings:
     source_fetch: float = 2.0
     # Flux reconciling the kit.
     dependency_requeue: float = 0.5
-    remediation_retry: float = 1.0  # wait before an install retry, and the retry's duration
+    remediation_retry: float = 0.5  # wait before an install retry, and the retry's duration
     install_factor: float = 1.0
 
     def scaled(self, speed: float) -> Timings:
