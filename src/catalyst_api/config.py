@@ -372,8 +372,8 @@ class Settings(BaseSettings):
     sandbox_fail_components: str = Field(
         "",
         validation_alias="CATALYST_SANDBOX_FAIL_COMPONENTS",
-        description="Comma-separated bootstrap-kit components the sandbox makes fail "
-        "(`InstallFailed`).",
+        description="Comma-separated bootstrap-kit components the sandbox makes fail for good "
+        "(`InstallFailed` on every attempt until Helm's 3 retries run out, then `Stalled`).",
     )
 
     @field_validator("phase1_min_bootstrap_kit_hrs", "max_connections", "sse_max_streams")

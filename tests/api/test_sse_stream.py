@@ -134,6 +134,8 @@ def test_sse_headers_and_heartbeat(
     finally:
         gate.set()
     assert ": ping" in lines
+    # A reconnect hint first, so an EventSource reconnects after 1 s, not its default ~3 s.
+    assert lines[:2] == ["retry: 1000", ""]
 
 
 def test_events_endpoint_returns_state_events_and_done(

@@ -151,3 +151,35 @@ def test_follow_gives_up_with_stream_lost_when_every_reconnect_is_dropped(
     assert f"lost the event stream of {dep} after event #0" in str(lost.value)
     assert [delay for _, _, delay in reconnects] == [0.01, 0.02, 0.04]
     assert isinstance(lost.value, ClientError)  # the CLI maps every ClientError to exit 1
+
+
+def test_follow_reconnects_after_the_servers_retry_hint(
+    make_settings, start_server, scripted_overrides, body, proxy_factory
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(make_settings(), scripted_overrides())
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"ready"})
+    # The first connection is cut a few bytes after the `retry: 1000` frame (found in the
+    # raw bytes of a whole response), inside the first event.
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(f"GET /api/v1/deployments/{dep}/logs HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        raw = b""
+        while b"event: done" not in raw:
+            raw += sock.recv(65536)
+    cut = raw.index(b"retry: 1000\n\n") + len(b"retry: 1000\n\n") + 12
+    proxy = proxy_factory(server.url, [cut])
+    reconnects: list[tuple[str, int, float]] = []
+    slept: list[float] = []
+    with ApiClient(proxy.url, timeout=5) as client:
+        state = follow_log(
+            client,
+            dep,
+            lambda event: None,
+            backoff=Backoff(initial=0.01),
+            on_reconnect=lambda *args: reconnects.append(args),
+            sleep=slept.append,
+        )
+    assert state["status"] == "ready"
+    assert [delay for _, _, delay in reconnects] == [1.0]  # the server's hint, not 0.01
+    assert slept == [1.0]

@@ -11,6 +11,7 @@ import pytest
 
 from catalyst_api.client import ApiClient, ApiError, Backoff, RunView, follow_log, parse_frames
 from catalyst_api.client.plain import event_line
+from catalyst_api.client.view import ComponentView
 
 
 def test_frames_are_dispatched_only_at_their_blank_line() -> None:
@@ -132,6 +133,33 @@ def test_components_count_towards_the_bootstrap_kit_and_a_failed_run_marks_its_l
     view.finish({"status": "failed", "componentStates": {"cilium": "installed", "flux": "failed"}})  # type: ignore[typeddict-item]
     assert view.phases["kubeconfig"].status == "done"
     assert view.phases["component"].status == "failed"
+
+
+def test_waiting_lines_and_watch_messages_stay_in_the_component_phase() -> None:
+    view = RunView()
+    event = {"time": "", "phase": "component", "level": "info", "message": "observed"}
+    view.apply({**event, "component": "flux", "state": "pending"})  # type: ignore[typeddict-item]
+    view.apply(
+        {
+            "time": "",
+            "phase": "component-log",
+            "level": "info",
+            "message": '{"msg":"dependencies do not meet ready condition"}',
+            "component": "flux",
+            "state": "pending",
+        }
+    )
+    view.apply(
+        {"time": "", "phase": "phase1-watch", "level": "warn", "message": "watch terminated"}
+    )
+    assert list(view.phases) == ["component"]
+    assert view.phases["component"].last_message == "watch terminated"
+    assert (view.components["flux"].state, view.components["flux"].message) == (
+        "pending",
+        "observed",
+    )
+    assert view.components["flux"].depends_on == ("cert-manager",)  # the kit's DAG
+    assert ComponentView("openbao", "pending").depends_on == ("spire",)
 
 
 def test_plain_event_line_carries_seq_component_state_and_progress() -> None:

@@ -25,23 +25,18 @@ class Harness:
     def state(
         self, component: str, state: str, t: str = T0, level: str = "info", message: str = ""
     ) -> None:
-        self.bridges.forward(
-            DEP,
-            Event(
-                phase="component",
-                component=component,
-                state=state,
-                level=level,
-                message=message,
-                time=t,
-            ),
-        )
+        self._forward("component", component, state, level, message, t)
 
-    def line(self, component: str, message: str, level: str = "info", t: str = T0) -> None:
-        self.bridges.forward(
-            DEP,
-            Event(phase="component-log", component=component, level=level, message=message, time=t),
-        )
+    def line(
+        self, component: str, message: str, level: str = "info", t: str = T0, state: str = ""
+    ) -> None:
+        self._forward("component-log", component, state, level, message, t)
+
+    def _forward(
+        self, phase: str, component: str, state: str, level: str, message: str, t: str
+    ) -> None:
+        event = Event(phase, message, level, t, component=component, state=state)
+        self.bridges.forward(DEP, event)
 
     async def seed(self, items: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
         return await self.bridges.seed(DEP, list(items))
@@ -253,6 +248,44 @@ async def test_raw_line_for_a_pending_job_starts_its_execution(h: Harness) -> No
     assert job["status"] == "running"
     assert job["dependsOn"] == ["install-flux"]
     assert len(await h.executions("keycloak")) == 1
+
+
+async def test_a_waiting_line_leaves_a_pending_job_pending(h: Harness) -> None:
+    await h.seed([_item("keycloak", "pending", deps=("cert-manager",))])
+    waiting = (
+        '{"level":"info","msg":"dependencies do not meet ready condition (dependency '
+        '\'flux-system/bp-cert-manager\' is not ready), retrying in 10s","HelmRelease":'
+        '{"name":"bp-keycloak","namespace":"flux-system"}}'
+    )
+    h.line("keycloak", waiting, state="pending")
+    job = await h.job("keycloak")
+    assert job["status"] == "pending"
+    assert "latestExecutionId" not in job
+    h.state("keycloak", "installing", T30)
+    h.line("keycloak", waiting, state="pending")  # an open execution still gets the line
+    assert await h.lines("keycloak") == [("INFO", "[installing] keycloak"), ("INFO", waiting)]
+
+
+async def test_a_blocked_component_job_says_by_whom(h: Harness) -> None:
+    await h.seed([_item("openbao", "pending", deps=("spire",)), _item("spire", "installing")])
+    h.state(
+        "spire", "failed", T30, "error", "Helm install failed for release spire-system/bp-spire"
+    )
+    h.state(
+        "openbao",
+        "pending",
+        T30,
+        "warn",
+        "blocked: depends on spire, which has failed for good (Helm's remediation is exhausted); "
+        "Flux will not install it until that is fixed",
+    )
+    job = await h.job("openbao")
+    assert job["status"] == "pending"
+    assert job["blockedBy"] == ["install-spire"]
+    assert job["dependsOn"] == ["install-spire"]
+    assert "blockedBy" not in await h.job("spire")
+    h.state("openbao", "installing", T30)  # unblocked (someone fixed spire): no longer blocked
+    assert "blockedBy" not in await h.job("openbao")
 
 
 async def test_raw_line_after_a_terminal_state_is_dropped(h: Harness) -> None:

@@ -190,6 +190,7 @@ def test_stream_sends_initial_state_for_the_chosen_kinds_then_live_events_and_pi
         params={"kinds": "pod,Namespace", "initialState": "1"},
     )
     assert lines[0] == ": connected cluster=two kinds=pod,Namespace"
+    assert lines[1] == "retry: 1000", "reconnect hint, as on the log streams"
     data = [line for line in lines if line.startswith("data: ")]
     kinds = [d.split('"kind":"', 1)[1].split('"', 1)[0] for d in data]
     assert kinds[0] == "namespace" and "pod" in kinds  # initial state: kinds sorted by name

@@ -35,6 +35,7 @@ class FluxCluster:
         depends: tuple[str, ...] = (),
         ready: tuple[str, str, str] | None = None,
         namespace: str = "flux-system",
+        install_retries: int | None = None,
     ) -> None:
         obj: dict[str, Any] = {
             "apiVersion": HR,
@@ -42,6 +43,8 @@ class FluxCluster:
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"interval": "5m", "dependsOn": [{"name": d} for d in depends]},
         }
+        if install_retries is not None:
+            obj["spec"]["install"] = {"remediation": {"retries": install_retries}}
         if ready is not None:
             obj["status"] = {"conditions": [condition(*ready)]}
         self.kube.state.create(obj)
@@ -94,12 +97,14 @@ def condition(status: str, reason: str = "", message: str = "") -> dict[str, str
 
 
 class Recorder:
-    """An `Emit` that keeps every event."""
+    """An `Emit` that keeps every event; a `component` event without a component fails the
+    test at once (a client would show a false banner for it, issue 14)."""
 
     def __init__(self) -> None:
         self.events: list[Event] = []
 
     def __call__(self, event: Event) -> None:
+        assert event.phase != "component" or event.component, event
         self.events.append(event)
 
     def component(self, name: str) -> list[str]:
@@ -109,7 +114,8 @@ class Recorder:
         return [(e.component, e.state) for e in self.events if e.phase == "component" and e.state]
 
     def warnings(self) -> list[str]:
-        return [e.message for e in self.events if e.level == "warn" and not e.component]
+        """Watch-level warnings (phase `phase1-watch`)."""
+        return [e.message for e in self.events if e.level == "warn" and e.phase == "phase1-watch"]
 
     def logs(self) -> list[Event]:
         return [e for e in self.events if e.phase == "component-log"]

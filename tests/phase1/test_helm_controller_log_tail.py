@@ -46,13 +46,19 @@ async def test_matching_lines_become_component_log_events(
         cluster.log("I0430 leaderelection.go:250] attempting to acquire leader lease")
         cluster.log('{"level":"error","HelmRelease":{"name":"bp-cert-manager","namespace":"x"}}')
         cluster.log("   ")
-        await _until(lambda: len(recorder.logs()) == 2)
+        cluster.log(
+            '{"level":"info","msg":"dependencies do not meet ready condition (dependency '
+            '\'flux-system/bp-cilium\' is not ready), retrying in 10s","HelmRelease":'
+            '{"name":"bp-flux","namespace":"flux-system"}}'
+        )
+        await _until(lambda: len(recorder.logs()) == 3)
         watcher.stop(quiet=True)
         await task
     logs = recorder.logs()
     assert [(e.component, e.level, e.state) for e in logs] == [
         ("cilium", "info", ""),
         ("cert-manager", "error", ""),
+        ("flux", "info", "pending"),  # only waiting: a client must not show it installing
     ]
     assert logs[0].message == 'level=info msg="installing" helmrelease=flux-system/bp-cilium'
     assert all(e.time for e in logs)

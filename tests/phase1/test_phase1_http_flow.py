@@ -185,7 +185,8 @@ def test_failed_component_fails_the_deployment(
     dep_id = _create(client, body)
     _put_kubeconfig(client, server, dep_id, sovereign.kubeconfig_yaml().encode())
     state = _wait(lambda: _state(client, dep_id), lambda s: s["status"] == "failed")
-    assert "1 failed component" in state["error"]
+    # The error names the failed component and Helm's message (issue 14).
+    assert state["error"] == "flux failed: chart exploded"
     assert state["componentStates"]["flux"] == "failed"
     assert state["phase1FinishedAt"]
 
@@ -224,7 +225,7 @@ def test_unusable_kubeconfig_fails_phase1_with_the_could_not_start_error(
     assert state["error"].startswith("Phase-1 watch could not start: ")
     assert state["phase1FinishedAt"]
     events = client.get(f"/api/v1/deployments/{dep_id}/events").json()["events"]
-    assert any(e["phase"] == "component" and e["level"] == "error" for e in events)
+    assert any(e["phase"] == "phase1-watch" and e["level"] == "error" for e in events)
 
     refresh = client.post(f"/api/v1/deployments/{dep_id}/refresh-watch")
     assert refresh.status_code == 500

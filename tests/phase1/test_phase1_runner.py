@@ -62,7 +62,7 @@ async def test_unusable_kubeconfig_reports_an_error_and_never_ready(
     assert outcome.error == STEP3.format(reason)
     assert outcome.states == {} and outcome.outcome == ""
     assert [(e.phase, e.level, e.message) for e in recorder.events] == [
-        ("component", "error", STEP3.format(reason))
+        ("phase1-watch", "error", STEP3.format(reason))
     ]
     assert "s3cr3t" not in outcome.error
 

@@ -24,6 +24,12 @@ EXAMPLE = REPO / "examples" / "sandbox-deployment.json"
 VALID_TOKEN = "sandbox-e2e-token-" + "c" * 60
 
 
+def assert_truthful(event: dict[str, Any]) -> None:
+    """No `component` event without its component (a client would turn it into a false
+    "monitoring unavailable" banner, issue 14); every event a test reads passes through here."""
+    assert event.get("phase") != "component" or event.get("component"), event
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -144,6 +150,8 @@ class SandboxProcess:
 
     def events(self, dep: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = self.get_json(f"/api/v1/deployments/{dep}/events")["events"]
+        for event in events:
+            assert_truthful(event)
         return events
 
     def wait_status(self, dep: str, statuses: set[str], timeout: float = 60) -> dict[str, Any]:
@@ -188,7 +196,9 @@ class SandboxProcess:
             assert response.status_code == 200
             for frame in parse_frames(response.iter_lines()):
                 if frame.data:
-                    frames.append({"event": frame.event, **json.loads(frame.data)})
+                    data = json.loads(frame.data)
+                    assert_truthful(data)
+                    frames.append({"event": frame.event, **data, "receivedAt": time.monotonic()})
                     last_id = frame.id or last_id
                 if frame.event == "done":
                     break

@@ -37,10 +37,15 @@ COMPONENTS = {
     "gitea",
     "catalyst-platform",
 }
-ONE_FAILED = (
-    "Phase 1 finished with 1 failed component(s); see ComponentStates for the per-component "
-    "breakdown"
-)
+
+
+def failed_error(component: str, namespace: str, blocked: str = "") -> str:
+    """The deployment error when `component` failed for good (issue 14)."""
+    error = (
+        f"{component} failed: Helm install failed for release {namespace}/bp-{component} with "
+        f"chart bp-{component}@1.0.0: sandbox: failure injected for component '{component}'"
+    )
+    return f"{error}; {blocked}" if blocked else error
 
 
 def kubectl(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -140,7 +145,7 @@ def test_org_name_injected_failure_ends_failed_with_the_original_error(
 
     assert frames[-1]["status"] == "failed"
     state = server.state(dep)
-    assert state["error"] == ONE_FAILED
+    assert state["error"] == failed_error("catalyst-platform", "catalyst-system")
     expected = {c: "installed" for c in COMPONENTS} | {"catalyst-platform": "failed"}
     assert state["componentStates"] == expected
     failure = next(f for f in frames if f.get("state") == "failed")
@@ -148,21 +153,24 @@ def test_org_name_injected_failure_ends_failed_with_the_original_error(
     assert failure["message"].startswith("Helm install failed for release")
 
 
-def test_sandbox_fail_flag_blocks_dependents_until_the_watch_budget_ends(
+def test_sandbox_fail_flag_ends_the_run_once_only_blocked_dependents_remain(
     sandbox: SandboxFactory,
 ) -> None:
-    server = sandbox("--sandbox-fail", "keycloak", env={"CATALYST_PHASE1_WATCH_TIMEOUT": "6s"})
+    server = sandbox("--sandbox-fail", "keycloak")
     dep = server.create(byo_body("blocked"))
 
     frames = server.follow(dep)
 
     state = server.state(dep)
     assert state["status"] == "failed"
-    assert state["error"] == ONE_FAILED
+    assert state["error"] == failed_error(
+        "keycloak", "keycloak", "2 components blocked by it: gitea, catalyst-platform"
+    )
     assert state["componentStates"]["keycloak"] == "failed"
     assert state["componentStates"]["gitea"] == "pending"
     assert state["componentStates"]["catalyst-platform"] == "pending"
-    assert any("Phase-1 watch terminated by context" in f.get("message", "") for f in frames)
+    assert state["componentStates"]["openbao"] == "installed"
+    assert not any("Phase-1 watch terminated by context" in f.get("message", "") for f in frames)
 
 
 def test_rejected_hetzner_token_fails_phase0_and_a_retry_with_a_good_token_ends_ready(

@@ -45,8 +45,20 @@ def test_no_module_but_the_kit_lists_the_phase0_steps() -> None:
 def test_the_kit_has_eleven_components_in_dependency_order() -> None:
     assert len(kit.COMPONENTS) == 11
     assert kit.install_order() == kit.COMPONENT_IDS
-    for earlier, later in zip(kit.COMPONENTS, kit.COMPONENTS[1:], strict=False):
-        assert later.depends_on == (earlier.id,)
+    # The original's HelmReleases' dependsOn (issue 14): a DAG rooted at cilium, not a chain.
+    assert {c.id: c.depends_on for c in kit.COMPONENTS} == {
+        "cilium": (),
+        "cert-manager": ("cilium",),
+        "flux": ("cert-manager",),
+        "crossplane": ("flux",),
+        "sealed-secrets": ("cert-manager",),
+        "spire": ("cert-manager",),
+        "nats-jetstream": ("spire",),
+        "openbao": ("spire",),
+        "keycloak": ("cert-manager",),
+        "gitea": ("keycloak",),
+        "catalyst-platform": ("gitea",),
+    }
 
 
 def test_release_names_carry_the_bp_prefix() -> None:

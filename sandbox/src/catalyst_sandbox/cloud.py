@@ -27,7 +27,7 @@ import httpx
 import structlog
 from pydantic import SecretStr
 
-from .kit import Timings, parse_fail_components
+from .kit import Timings, parse_fail_components, parse_flaky_components
 from .persistence import SandboxFiles
 from .sovereign import BootInputs, SimulatedSovereign
 
@@ -334,6 +334,7 @@ class SandboxCloud:
             http=self.http,
             timings=self.timings,
             fail=parse_fail_components(self.fail_components, inputs.org_name),
+            flaky=parse_flaky_components(inputs.org_name),
         )
         self.sovereigns[server.deployment_id] = sovereign
         await sovereign.start()

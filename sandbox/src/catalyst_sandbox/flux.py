@@ -10,9 +10,12 @@ would do, writing to the fake kube-apiserver's state:
    HelmReleases (no status yet → Phase 1 `pending`).
 3. Each release, once helm-controller looks at it: `Ready=False DependencyNotReady`
    (`dependency 'flux-system/bp-x' is not ready`) while its dependency is not installed, then
-   `Ready=Unknown Progressing` for its install time, then `Ready=True InstallSucceeded`, or
-   `Ready=False InstallFailed` when the component is in the fail set. A release whose
-   dependency failed stays `DependencyNotReady`, as with real Flux.
+   `Ready=Unknown Progressing` for its install time, then `Ready=True InstallSucceeded`. A
+   failing attempt sets `Ready=False InstallFailed` and `status.installFailures`; like Flux's
+   `install.remediation.retries` (3) the install is tried again after `remediation_retry`,
+   and after the last retry the release is `Stalled=True RetriesExceeded` for good. A
+   component in the fail set fails every attempt; a flaky one only the first. A release
+   whose dependency failed for good stays `DependencyNotReady`, as with real Flux.
 4. `done`: the Kustomizations report the outcome.
 
 helm-controller's pod log gets one JSON line per step (`helmlog`). Every transition is first
@@ -42,6 +45,7 @@ from .kit import (
 )
 from .manifests import (
     HELM_REPOSITORY_CRD,
+    INSTALL_RETRIES,
     Obj,
     condition,
     controller_pod_name,
@@ -62,6 +66,7 @@ KS_API = "kustomize.toolkit.fluxcd.io/v1"
 GIT_API = "source.toolkit.fluxcd.io/v1"
 MAX_LOG_LINES = 2000
 STAGES = ("pending", "flux-install", "kit-applied", "done")
+INSTALL_ACTION = "Running 'install' action with timeout of 10m0s"
 TERMINAL = ("installed", "failed")
 
 
@@ -78,18 +83,26 @@ class SovereignInputs:
 
 @dataclass(slots=True)
 class ReleaseProgress:
-    """Where one HelmRelease is: `created`, `waiting`, `installing`, `installed`, `failed`."""
+    """Where one HelmRelease is: `created`, `waiting`, `installing`, `retrying` (an attempt
+    failed, Helm will try again), `installed`, `failed` (retries exhausted); `failures`: the
+    failed install attempts so far."""
 
     stage: str = "created"
     ready: Obj | None = None
+    failures: int = 0
 
     def to_json(self) -> Obj:
-        return {"stage": self.stage, "ready": self.ready}
+        return {"stage": self.stage, "ready": self.ready, "failures": self.failures}
 
     @classmethod
     def from_json(cls, raw: Obj) -> ReleaseProgress:
         ready = raw.get("ready")
-        return cls(stage=str(raw.get("stage", "created")), ready=ready if ready else None)
+        failures = raw.get("failures")
+        return cls(
+            stage=str(raw.get("stage", "created")),
+            ready=ready if ready else None,
+            failures=failures if isinstance(failures, int) else 0,
+        )
 
 
 @dataclass(slots=True)
@@ -130,8 +143,19 @@ def _release_status(progress: ReleaseProgress) -> Obj:
     conditions = [progress.ready]
     if progress.stage == "installing":
         conditions.append({**progress.ready, "type": "Reconciling", "status": "True"})
+    if progress.stage == "failed":
+        stalled = condition(
+            "True",
+            "RetriesExceeded",
+            f"Failed to install after {progress.failures} attempt(s)",
+            type_="Stalled",
+        )
+        stalled["lastTransitionTime"] = progress.ready.get("lastTransitionTime")
+        conditions.append(stalled)
     status: Obj = {"observedGeneration": 1, "conditions": conditions}
-    if progress.stage in TERMINAL:
+    if progress.failures:
+        status["installFailures"] = progress.failures
+    if progress.stage in TERMINAL or progress.stage == "retrying":
         status["lastAttemptedRevision"] = CHART_VERSION
     if progress.stage == "installed":
         status["lastAppliedRevision"] = CHART_VERSION
@@ -151,11 +175,13 @@ class FluxSimulator:
         timings: Timings,
         progress: FluxProgress,
         checkpoint: Callable[[], Awaitable[None]],
+        flaky: frozenset[str] = frozenset(),
     ) -> None:
         self.kube = kube
         self.inputs = inputs
         self.ghcr_token = ghcr_token
         self.fail = fail
+        self.flaky = flaky
         self.timings = timings
         self.progress = progress
         self.checkpoint = checkpoint
@@ -256,9 +282,13 @@ class FluxSimulator:
             self._apply_kit()
         self._sources_status()
 
-    async def _release(self, component: str, stage: str, ready: Obj, line: str) -> None:
+    async def _release(
+        self, component: str, stage: str, ready: Obj, line: str, *, failures: int | None = None
+    ) -> None:
         progress = self.progress.releases[component]
         progress.stage, progress.ready = stage, ready
+        if failures is not None:
+            progress.failures = failures
         self.progress.log_lines.append(line)
         del self.progress.log_lines[:-MAX_LOG_LINES]
         await self.checkpoint()
@@ -309,21 +339,50 @@ class FluxSimulator:
         try:
             if progress.stage in TERMINAL:
                 return
-            if progress.stage != "installing":
+            if progress.stage not in ("installing", "retrying"):
                 if not await self._wait_for_dependencies(cid, name):
                     return
                 await self._release(
                     cid,
                     "installing",
-                    condition(
-                        "Unknown", "Progressing", "Running 'install' action with timeout of 10m0s"
-                    ),
+                    condition("Unknown", "Progressing", INSTALL_ACTION),
                     helm_controller_line(name, "running 'install' action with timeout of 10m0s"),
                 )
-            await asyncio.sleep(self.timings.install_seconds(cid))
-            await self._finish(component)
+            await self._attempts(component)
         finally:
             self._settled[cid].set()
+
+    async def _attempts(self, component: Component) -> None:
+        """Install attempts until one succeeds or the retries are exhausted (a restored
+        release continues with the attempt it was in)."""
+        cid, name = component.id, release_name(component.id)
+        progress = self.progress.releases[cid]
+        while True:
+            if progress.stage == "retrying":
+                await asyncio.sleep(self.timings.remediation_retry)
+                await self._release(
+                    cid,
+                    "installing",
+                    condition("Unknown", "Progressing", INSTALL_ACTION),
+                    helm_controller_line(
+                        name,
+                        "running 'install' action with timeout of 10m0s "
+                        f"(retry {progress.failures} of {INSTALL_RETRIES})",
+                    ),
+                )
+            first = progress.failures == 0
+            await asyncio.sleep(
+                self.timings.install_seconds(cid) if first else self.timings.remediation_retry
+            )
+            if not self._attempt_fails(cid, progress.failures):
+                await self._installed(component)
+                return
+            await self._failed(component, progress.failures + 1)
+            if progress.stage == "failed":
+                return
+
+    def _attempt_fails(self, cid: str, failures: int) -> bool:
+        return cid in self.fail or (cid in self.flaky and failures == 0)
 
     async def _wait_for_dependencies(self, cid: str, name: str) -> bool:
         """False when a dependency failed (the release then stays DependencyNotReady)."""
@@ -350,22 +409,28 @@ class FluxSimulator:
             await asyncio.sleep(self.timings.dependency_requeue)
         return True
 
-    async def _finish(self, component: Component) -> None:
+    async def _failed(self, component: Component, failures: int) -> None:
         cid, name = component.id, release_name(component.id)
         target = f"{component.target_namespace}/{name}"
         chart = f"{name}@{CHART_VERSION}"
-        if cid in self.fail:
-            error = (
-                f"Helm install failed for release {target} with chart {chart}: "
-                f"sandbox: failure injected for component {cid!r}"
-            )
-            await self._release(
-                cid,
-                "failed",
-                condition("False", "InstallFailed", error),
-                helm_controller_line(name, "Reconciler error", level="error", error=error),
-            )
-            return
+        cause = "failure injected" if cid in self.fail else "transient failure injected"
+        error = (
+            f"Helm install failed for release {target} with chart {chart}: "
+            f"sandbox: {cause} for component {cid!r}"
+        )
+        final = failures > INSTALL_RETRIES
+        await self._release(
+            cid,
+            "failed" if final else "retrying",
+            condition("False", "InstallFailed", error),
+            helm_controller_line(name, "Reconciler error", level="error", error=error),
+            failures=failures,
+        )
+
+    async def _installed(self, component: Component) -> None:
+        cid, name = component.id, release_name(component.id)
+        target = f"{component.target_namespace}/{name}"
+        chart = f"{name}@{CHART_VERSION}"
         await self._release(
             cid,
             "installed",

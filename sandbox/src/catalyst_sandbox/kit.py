@@ -2,9 +2,9 @@
 timings.
 
 The Flux simulator creates the kit's 11 `bp-*` HelmReleases in `flux-system` with their
-`dependsOn` edges and installs them in that order; component ids are the release names without
-`bp-`. Timings are seconds at `--sandbox-speed 1` (a deployment reaches `ready` in about a
-minute); `Timings.scaled(speed)` divides them.
+`dependsOn` edges (the original's DAG) and installs each once its dependencies are installed;
+component ids are the release names without `bp-`. Timings are seconds at `--sandbox-speed 1`
+(a deployment reaches `ready` in about a minute); `Timings.scaled(speed)` divides them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "Timings",
     "dependencies",
     "parse_fail_components",
+    "parse_flaky_components",
     "release_name",
 ]
 
@@ -42,13 +43,23 @@ def dependencies(component_id: str) -> tuple[str, ...]:
 
 
 _FAIL_IN_NAME = re.compile(r"fail:([A-Za-z0-9,_-]+)")
+_FLAKY_IN_NAME = re.compile(r"flaky:([A-Za-z0-9,_-]+)")
 
 
 def parse_fail_components(configured: str, org_name: str = "") -> frozenset[str]:
-    """Components to fail: the `--sandbox-fail` list (`a,b`) plus, from the deployment's org
-    name, every `fail:<component>[,<component>]`; `bp-` prefixes are accepted, unknown names
-    ignored."""
-    chunks = [configured, *_FAIL_IN_NAME.findall(org_name)]
+    """Components to fail for good (every install attempt, so Helm's retries run out): the
+    `--sandbox-fail` list (`a,b`) plus, from the deployment's org name, every
+    `fail:<component>[,<component>]`; `bp-` prefixes are accepted, unknown names ignored."""
+    return _components([configured, *_FAIL_IN_NAME.findall(org_name)])
+
+
+def parse_flaky_components(org_name: str) -> frozenset[str]:
+    """Components whose first install attempt fails and whose retry succeeds: every
+    `flaky:<component>[,<component>]` in the deployment's org name."""
+    return _components(_FLAKY_IN_NAME.findall(org_name))
+
+
+def _components(chunks: list[str]) -> frozenset[str]:
     names = {
         raw.strip().lower().removeprefix(RELEASE_PREFIX)
         for chunk in chunks
@@ -78,6 +89,7 @@ class Timings:
     source_fetch: float = 2.0
     # Flux reconciling the kit.
     dependency_requeue: float = 0.5
+    remediation_retry: float = 0.5  # wait before an install retry, and the retry's duration
     install_factor: float = 1.0
 
     def scaled(self, speed: float) -> Timings:

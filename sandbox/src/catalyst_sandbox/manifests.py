@@ -242,6 +242,10 @@ def node(name: str, *, role: str, internal_ip: str, k3s_version: str) -> Obj:
     }
 
 
+INSTALL_RETRIES = 3
+"""`spec.install.remediation.retries` of the kit's HelmReleases (the original's value)."""
+
+
 def helm_release(component: Component) -> Obj:
     """The component's HelmRelease as the bootstrap-kit Kustomization applies it (no status)."""
     name = release_name(component.id)
@@ -256,8 +260,8 @@ def helm_release(component: Component) -> Obj:
                 "sourceRef": {"kind": "HelmRepository", "name": "openova-charts"},
             }
         },
-        "install": {"createNamespace": True, "remediation": {"retries": 3}},
-        "upgrade": {"remediation": {"retries": 3}},
+        "install": {"createNamespace": True, "remediation": {"retries": INSTALL_RETRIES}},
+        "upgrade": {"remediation": {"retries": INSTALL_RETRIES}},
     }
     depends = dependencies(component.id)
     if depends:

@@ -3,14 +3,17 @@
     cloud.json                 the sandbox cloud's resource inventory
     dynadot.json               the fake Dynadot zones
     sovereigns/<id>.json       one simulated Sovereign: apiserver port, bearer token for its
-                               apiserver, cluster CA (cert + key), objects, Flux progress
+                               apiserver, cluster CA (cert + key), objects, Flux progress and,
+                               until its postback succeeded, its kubeconfig bearer
 
 Files are 0600 and replaced atomically (temp file + rename in the same directory). They are not
 fsynced: they must survive a crash of the process (kill -9), not of the machine. The async
 methods run the writes, in the order they were asked for, on one thread of the sandbox's own
 (so a busy default executor never delays a simulated Sovereign). Nothing here
-holds a catalyst-api secret (Hetzner token, kubeconfig bearer, Dynadot or GHCR credentials of
-the real world): the Sovereign's apiserver token and CA are the simulated cluster's own.
+holds a catalyst-api secret (Hetzner token, Dynadot or GHCR credentials of the real world):
+the Sovereign's apiserver token and CA are the simulated cluster's own, and the one-time
+kubeconfig bearer is what the simulated node's cloud-init keeps on its disk until the
+postback succeeded (like the tofu workdir's tfvars, 0600).
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ kube-apiserver over TLS on a loopback port, the node registered), the kubeconfig
 catalyst-api with the one-time bearer over real HTTP (`postback`), then Flux installs the
 bootstrap kit (`flux.FluxSimulator`).
 
-Everything but the bearer is persisted (`checkpoint()`, a `SandboxFiles` Sovereign file):
-apiserver port, token and CA, the objects, the boot stage and the Flux progress. `start()` on a
-persisted Sovereign brings the apiserver back on the same port with the same CA and token and
-continues where it was. The bearer lives only in memory: a Sovereign restarted before its
-postback succeeded cannot send it any more (catalyst-api then reports the missing postback).
+Everything is persisted (`checkpoint()`, a `SandboxFiles` Sovereign file): apiserver port, token
+and CA, the objects, the boot stage and the Flux progress, and, until the postback succeeded,
+the one-time kubeconfig bearer, as a real node keeps its cloud-init (bearer included) on its
+disk. `start()` on a persisted Sovereign brings the apiserver back on the same port with the
+same CA and token and continues where it was: one restarted before its postback succeeded
+retries the PUT the way cloud-init's `curl` keeps retrying (issue 14).
 """
 
 from __future__ import annotations
@@ -87,12 +88,14 @@ class SimulatedSovereign:
         progress: FluxProgress | None = None,
         objects: list[dict[str, Any]] | None = None,
         bearer: SecretStr | None = None,
+        flaky: frozenset[str] = frozenset(),
     ) -> None:
         self.inputs = inputs
         self.files = files
         self.http = http
         self.timings = timings
         self.fail = fail
+        self.flaky = flaky
         self.port = port
         self.boot_stage = boot_stage
         self.progress = progress or FluxProgress()
@@ -121,6 +124,7 @@ class SimulatedSovereign:
         http: httpx.AsyncClient,
         timings: Timings,
         fail: frozenset[str],
+        flaky: frozenset[str] = frozenset(),
     ) -> SimulatedSovereign:
         """A brand-new Sovereign (new CA and apiserver token); without a bearer (or without
         an API URL) there is no postback, as cloud-init renders none."""
@@ -130,6 +134,7 @@ class SimulatedSovereign:
             http=http,
             timings=timings,
             fail=fail,
+            flaky=flaky,
             ghcr_token=ghcr_token,
             token=secrets.token_hex(32),
             ca=ClusterCA.generate(f"k3s-server-ca@{inputs.sovereign_fqdn}"),
@@ -148,12 +153,15 @@ class SimulatedSovereign:
     ) -> SimulatedSovereign:
         """A Sovereign from its persisted file (`ValueError` / `KeyError` when malformed)."""
         ca = raw["ca"]
+        bearer = raw.get("kubeconfigBearer")
         return cls(
             inputs=BootInputs.from_json(raw["inputs"]),
             files=files,
             http=http,
             timings=timings,
             fail=frozenset(str(c) for c in raw.get("fail") or []),
+            flaky=frozenset(str(c) for c in raw.get("flaky") or []),
+            bearer=SecretStr(bearer) if isinstance(bearer, str) and bearer else None,
             ghcr_token=ghcr_token,
             token=str(raw["token"]),
             ca=ClusterCA(str(ca["cert"]).encode(), str(ca["key"]).encode()),
@@ -197,23 +205,28 @@ class SimulatedSovereign:
             "flux": self.progress.stage,
             "components": self.progress.states(),
             "failInjected": sorted(self.fail),
+            "flakyInjected": sorted(self.flaky),
         }
 
     # --- persistence ---------------------------------------------------------------------------
 
     def _record(self) -> dict[str, Any]:
         objects = snapshot_objects(self._server.state) if self._server else self._objects
-        return {
+        record: dict[str, Any] = {
             "deploymentId": self.deployment_id,
             "inputs": self.inputs.to_json(),
             "port": self.port,
             "token": self._token,
             "ca": {"cert": self._ca.cert_pem.decode(), "key": self._ca.key_pem.decode()},
             "fail": sorted(self.fail),
+            "flaky": sorted(self.flaky),
             "bootStage": self.boot_stage,
             "flux": self.progress.to_json(),
             "objects": objects,
         }
+        if self._bearer is not None:  # cloud-init's copy, until the postback succeeded
+            record["kubeconfigBearer"] = self._bearer.get_secret_value()
+        return record
 
     async def checkpoint(self) -> None:
         """Persist the Sovereign now. A failed write is logged and the simulation goes on
@@ -252,6 +265,7 @@ class SimulatedSovereign:
             ),
             ghcr_token=lambda: self._ghcr_token,
             fail=self.fail,
+            flaky=self.flaky,
             timings=self.timings,
             progress=self.progress,
             checkpoint=self.checkpoint,
@@ -320,11 +334,12 @@ class SimulatedSovereign:
             log.exception("sandbox sovereign stopped on an error", deployment_id=self.deployment_id)
 
     async def _postback(self) -> None:
-        bearer, self._bearer = self._bearer, None
+        """PUT the kubeconfig with the bearer (kept, like cloud-init's copy on the node's
+        disk, until the PUT succeeded or the retries ran out; then forgotten)."""
+        bearer = self._bearer
         if bearer is None or not bearer.get_secret_value():
             log.warning(
-                "sandbox sovereign has no kubeconfig bearer (none given, or restarted before "
-                "its postback: the one-time bearer is never persisted); kubeconfig not sent",
+                "sandbox sovereign has no kubeconfig bearer (none given); kubeconfig not sent",
                 deployment_id=self.deployment_id,
             )
             self.postback_ok = False
@@ -337,6 +352,7 @@ class SimulatedSovereign:
             kubeconfig=self.kubeconfig_yaml().encode(),
             delay=self.timings.postback_retry_delay,
         )
+        self._bearer = None  # the next checkpoint (boot stage `flux`) drops it from the file
 
     async def stop(self, *, delete: bool = False) -> None:
         """Stop simulating and serving; `delete` also removes the persisted file (the server

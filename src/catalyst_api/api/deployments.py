@@ -18,7 +18,7 @@ from .bodies import read_capped
 from .deps import services
 from .json_stream import json_with_raw_array
 from .responses import json_response, secret_headers
-from .stream_cap import refuse_when_full
+from .stream_cap import SSE_RECONNECT_MS, refuse_when_full
 
 __all__ = ["router"]
 
@@ -106,7 +106,8 @@ def _cursor(request: Request, since: str | None) -> int:
 
 @router.get("/{deployment_id}/logs")
 async def stream_logs(deployment_id: str, request: Request, since: str | None = None) -> Response:
-    """SSE: replay after `Last-Event-ID`/`?since=` (or everything), then live, then `done`."""
+    """SSE: `retry:`, then replay after `Last-Event-ID`/`?since=` (or everything), then live,
+    then `done`."""
     svc = services(request)
     dep = svc.deployments.get(deployment_id)
     cursor = _cursor(request, since)
@@ -118,6 +119,7 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
 
     async def frames() -> AsyncIterator[bytes]:
         try:
+            yield b"retry: %d\n\n" % SSE_RECONNECT_MS
             async for chunk in _sse_frames(stream, subscription, svc.sse_ping_interval):
                 yield chunk
             yield b"event: done\ndata: " + orjson.dumps(svc.deployments.state(dep)) + b"\n\n"

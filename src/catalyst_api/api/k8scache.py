@@ -24,7 +24,7 @@ from ..k8scache.store import Entry
 from ..timefmt import format_rfc3339
 from .deps import services
 from .responses import json_response, text_response
-from .stream_cap import refuse_when_full
+from .stream_cap import SSE_RECONNECT_MS, refuse_when_full
 
 __all__ = ["router"]
 
@@ -95,7 +95,8 @@ async def stream(sovereign_id: str, request: Request) -> Response:
 
     async def frames() -> AsyncIterator[bytes]:
         try:
-            yield f": connected cluster={sovereign_id} kinds={raw}\n\n".encode()
+            connected = f": connected cluster={sovereign_id} kinds={raw}\n"
+            yield connected.encode() + b"retry: %d\n\n" % SSE_RECONNECT_MS
             if initial:
                 at = format_rfc3339(datetime.now(UTC))
                 for kind in sorted(wanted or list(cache.registry), key=lambda k: k.name):

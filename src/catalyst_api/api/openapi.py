@@ -445,8 +445,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ],
         responses={
             200: Answer(
-                "Server-sent events: `id: <seq>` + `data: <event JSON>` frames, `: ping` "
-                "comments when idle, then `event: done` with the state object.",
+                "Server-sent events: first `retry: 1000` (reconnect after 1 s), then "
+                "`id: <seq>` + `data: <event JSON>` frames, `: ping` comments when idle, then "
+                "`event: done` with the state object.",
                 {"text/event-stream": SSE_EVENT},
             ),
             400: _json("`invalid-last-event-id`: not an event seq number."),
@@ -616,8 +617,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         ],
         responses={
             200: Answer(
-                "Server-sent events: `: connected …`, `data: <event JSON>` frames "
-                "(`cluster`, `kind`, `type`, `object`, `at`), `: ping <unix>` every 15 s, "
+                "Server-sent events: `: connected …` with `retry: 1000`, `data: <event JSON>` "
+                "frames (`cluster`, `kind`, `type`, `object`, `at`), `: ping <unix>` every 15 s, "
                 "`event: resync` after this subscriber dropped events.",
                 {"text/event-stream": {"type": "string"}},
             ),

@@ -10,9 +10,11 @@ from ..k8scache import K8sCache
 from ..wiring import Services
 from .responses import json_response
 
-__all__ = ["SSE_RETRY_AFTER", "refuse_when_full", "streams_open"]
+__all__ = ["SSE_RECONNECT_MS", "SSE_RETRY_AFTER", "refuse_when_full", "streams_open"]
 
 SSE_RETRY_AFTER = 5
+SSE_RECONNECT_MS = 1000
+"""The `retry:` field each SSE stream starts with: reconnect after 1 s (docs/API.md)."""
 
 
 def streams_open(svc: Services) -> int:

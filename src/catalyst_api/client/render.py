@@ -97,11 +97,17 @@ def component_table(view: RunView) -> Table:
         expand=False,
     )
     table.add_column("Component", no_wrap=True)
+    table.add_column("Needs", no_wrap=True)
     table.add_column("State", no_wrap=True)
     table.add_column("Message", overflow="ellipsis", no_wrap=True, max_width=80)
     for comp in view.ordered_components():
         style = COMPONENT_STYLES.get(comp.state, "")
-        table.add_row(comp.name, Text(comp.state, style=style), Text(comp.message, style="dim"))
+        table.add_row(
+            comp.name,
+            Text(", ".join(comp.depends_on), style="dim"),
+            Text(comp.state, style=style),
+            Text(comp.message, style="dim"),
+        )
     return table
 
 

@@ -3,7 +3,9 @@
 `parse_frames(lines)` turns SSE lines into frames (a frame is dispatched only at its blank line,
 so a frame cut off by a broken connection is never half-delivered). `follow_log()` reads the
 stream until `event: done`; when the connection drops it reconnects with backoff and sends
-`Last-Event-ID: <last seq seen>` so the server resumes right after it. Events whose `seq` was
+`Last-Event-ID: <last seq seen>` so the server resumes right after it. The server's `retry:`
+field (milliseconds, sent first) replaces the backoff's initial delay, as an EventSource
+would use it. Events whose `seq` was
 already delivered are skipped, so the callback sees every event once, in order.
 """
 
@@ -30,8 +32,11 @@ class SseFrame:
     id: str = ""
 
 
-def parse_frames(lines: Iterable[str]) -> Iterator[SseFrame]:
-    """Frames from SSE lines (HTML living standard rules: comments and unknown fields ignored)."""
+def parse_frames(
+    lines: Iterable[str], on_retry: Callable[[int], None] | None = None
+) -> Iterator[SseFrame]:
+    """Frames from SSE lines (HTML living standard rules: comments and unknown fields ignored;
+    a `retry:` field of ASCII digits is handed to `on_retry` in milliseconds)."""
     event, ident = "", ""
     data: list[str] = []
     for raw in lines:
@@ -52,19 +57,25 @@ def parse_frames(lines: Iterable[str]) -> Iterator[SseFrame]:
             data.append(value)
         elif name == "id" and "\0" not in value:
             ident = value
+        elif name == "retry" and value.isascii() and value.isdigit() and on_retry is not None:
+            on_retry(int(value))
 
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Reconnect delays: `initial` doubling up to `maximum`; give up after `attempts` in a row
-    without receiving anything."""
+    """Reconnect delays: `initial` (or the server's `retry:`) doubling up to `maximum`; give
+    up after `attempts` in a row without receiving anything (about two minutes by default,
+    enough to ride out a server restart, docs/API.md)."""
 
     initial: float = 0.25
     maximum: float = 5.0
-    attempts: int = 12
+    attempts: int = 26
 
-    def delay(self, failures: int) -> float:
-        return float(min(self.maximum, self.initial * (2 ** max(failures - 1, 0))))
+    def delay(self, failures: int, initial: float | None = None) -> float:
+        """The wait before reconnect number `failures`; `initial` (the server's `retry:`)
+        replaces `self.initial`."""
+        first = self.initial if initial is None else initial
+        return float(min(self.maximum, first * (2 ** max(failures - 1, 0))))
 
 
 class StreamLost(ClientError):
@@ -95,15 +106,20 @@ def follow_log(
 ) -> DeploymentState:
     """Deliver every event with `seq > after_seq` to `on_event` until `event: done`; return
     the final state. Dropped connections, timeouts and 5xx answers are retried with backoff
-    (resuming after the last seen `seq`); a 4xx answer raises `ApiError`, an exhausted budget
-    `StreamLost`."""
+    starting at the server's `retry:` (resuming after the last seen `seq`); a 4xx answer raises
+    `ApiError`, an exhausted budget `StreamLost`."""
     policy = backoff or Backoff()
     last_seq = after_seq
     failures = 0
+    server_retry: list[float] = []  # the last `retry:` the server sent, in seconds
+
+    def on_retry(milliseconds: int) -> None:
+        server_retry[:] = [milliseconds / 1000]
+
     while True:
         try:
             with client.log_lines(deployment_id, last_event_id=last_seq) as lines:
-                for frame in parse_frames(lines):
+                for frame in parse_frames(lines, on_retry):
                     if frame.event == "done":
                         return cast(DeploymentState, json.loads(frame.data))
                     if frame.event != "message" or not frame.data:
@@ -132,7 +148,7 @@ def follow_log(
             raise StreamLost(
                 f"lost the event stream of {deployment_id} after event #{last_seq}: {reason}"
             )
-        delay = policy.delay(failures)
+        delay = policy.delay(failures, server_retry[0] if server_retry else None)
         if on_reconnect is not None:
             on_reconnect(reason, last_seq, delay)
         sleep(delay)

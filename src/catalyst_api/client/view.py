@@ -7,9 +7,11 @@ renderers draw it. Rules:
   (phases run one after another);
 - `tofu` lines (raw OpenTofu output) belong to the current `tofu-*` step, and their
   `progress: {"done", "total"}` drives that step's bar;
-- `component-log` lines belong to the `component` phase; the `component` bar counts components
-  that reached a terminal state (`installed`/`failed`) out of the 11 of the bootstrap kit (or
-  more, if more were observed);
+- `component-log` lines and `phase1-watch` messages belong to the `component` phase; only
+  `component` events set a component's state (a waiting helm-controller line carries
+  `pending` but says nothing new); the `component` bar counts components that reached a
+  terminal state (`installed`/`failed`) out of the 11 of the bootstrap kit (or more, if more
+  were observed);
 - at the end every phase is done, except the last one of a `failed` run, which failed.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..wire.kit import COMPONENT_IDS as BOOTSTRAP_KIT
+from ..wire.kit import PHASE1_WATCH_PHASE, component
 from ..wire.shapes import DeploymentState, WireEvent
 
 __all__ = [
@@ -31,7 +34,7 @@ __all__ = [
 
 COMPONENT_STATES = ("pending", "installing", "installed", "degraded", "failed")
 TERMINAL_COMPONENT_STATES = frozenset({"installed", "failed"})
-_ATTACHED = {"tofu": "tofu-", "component-log": "component"}
+_ATTACHED = {"tofu": "tofu-", "component-log": "component", PHASE1_WATCH_PHASE: "component"}
 
 PhaseStatus = Literal["running", "done", "failed"]
 
@@ -52,6 +55,14 @@ class ComponentView:
     name: str
     state: str
     message: str = ""
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """The kit's `dependsOn` of this component (none for one outside the kit)."""
+        try:
+            return component(self.name).depends_on
+        except KeyError:
+            return ()
 
 
 @dataclass
@@ -76,10 +87,10 @@ class RunView:
         if progress is not None and phase != "component":
             view.total = int(progress.get("total", 0))
             view.done = int(progress.get("done", 0))
-        component = event.get("component", "")
+        name = event.get("component", "")
         state = event.get("state", "")
-        if component and state:
-            entry = self.components.setdefault(component, ComponentView(component, state))
+        if name and state and event.get("phase") == "component":
+            entry = self.components.setdefault(name, ComponentView(name, state))
             entry.state = state
             entry.message = event.get("message", "")
             self._count_components()

@@ -258,7 +258,7 @@ class Lifecycle:
             dep.status, dep.error = Status.FAILED, FLUX_NOT_RECONCILING_MESSAGE
         elif failed:
             dep.status = Status.FAILED
-            dep.error = (
+            dep.error = outcome.failures or (
                 f"Phase 1 finished with {failed} failed component(s); see ComponentStates for "
                 "the per-component breakdown"
             )

@@ -20,6 +20,7 @@ from ..events import Emit, Event, EventHub
 from ..provisioner import ProvisionError, ProvisionJob
 from ..store import RecordStore
 from ..timefmt import utcnow
+from ..wire.kit import PHASE1_WATCH_PHASE
 from .kubeconfigs import KubeconfigFiles, describe_os_error
 from .lifecycle import Lifecycle
 from .models import Deployment, FailureStage
@@ -244,7 +245,7 @@ class Runs:
             message = "Phase-1 watch could not start: kubeconfig unreadable: " + describe_os_error(
                 "open", path, exc
             )
-            emit(Event(phase="component", level="error", message=message))
+            emit(Event(phase=PHASE1_WATCH_PHASE, level="error", message=message))
             await self.lifecycle.fail(dep, FailureStage.PHASE1, message)
             return
         outcome = await self.deps.phase1.run(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..events import Event
+from ..phase1.blocking import blocking_components
 from .index import ExecutionNotFound, JobsIndex
 from .models import (
     BATCH_BOOTSTRAP_KIT,
@@ -79,7 +80,9 @@ class DeploymentBridge:
         if event.phase == "component":
             self.transition(index, event.component, event.state, event.level, event.message, when)
         else:
-            self.raw_line(index, event.component, event.level, event.message, when)
+            self.raw_line(
+                index, event.component, event.level, event.message, when, state=event.state
+            )
 
     def transition(
         self,
@@ -93,6 +96,10 @@ class DeploymentBridge:
         """A component state change: job status, execution start / line / finish."""
         if component not in self.last_state:
             self._prime(index, component)
+        blockers = blocking_components(message)
+        if blockers:
+            self._blocked(index, component, state, blockers, level, message, when)
+            return
         if self.last_state.get(component) == state:
             return
         self.last_state[component] = state
@@ -103,6 +110,7 @@ class DeploymentBridge:
                 batch_id=BATCH_BOOTSTRAP_KIT,
                 depends_on=None,  # keep what a seed wrote
                 status=job_status_for(state),
+                blocked_by=None if state == "pending" else [],
             )
         )
         active = self.active.get(component)
@@ -115,6 +123,35 @@ class DeploymentBridge:
             if state in _TERMINAL_STATES:
                 index.finish_execution(active, _TERMINAL_STATES[state], when)
                 del self.active[component]
+
+    def _blocked(
+        self,
+        index: JobsIndex,
+        component: str,
+        state: str,
+        blockers: list[str],
+        level: str,
+        message: str,
+        when: datetime,
+    ) -> None:
+        """The component waits for failed ones for good: its job says so (`blockedBy`) in the
+        status of its unchanged state, and an open execution gets the line."""
+        self.last_state[component] = state
+        index.upsert_job(
+            Job(
+                job_name=INSTALL_PREFIX + component,
+                app_id=component,
+                batch_id=BATCH_BOOTSTRAP_KIT,
+                depends_on=None,
+                status=job_status_for(state),
+                blocked_by=[INSTALL_PREFIX + b for b in blockers],
+            )
+        )
+        active = self.active.get(component)
+        if active is not None:
+            index.append_lines(
+                active, [LogLine(f"[blocked] {message}", log_level_for(level), when)]
+            )
 
     def _prime(self, index: JobsIndex, component: str) -> None:
         """Cursors for a component this bridge has not seen (e.g. after a restart), from the
@@ -132,13 +169,23 @@ class DeploymentBridge:
                     self.active[component] = job.latest_execution_id
 
     def raw_line(
-        self, index: JobsIndex, component: str, level: str, message: str, when: datetime
+        self,
+        index: JobsIndex,
+        component: str,
+        level: str,
+        message: str,
+        when: datetime,
+        state: str = "",
     ) -> None:
-        """A helm-controller line for a component: appended to its open execution."""
+        """A helm-controller line for a component: appended to its open execution. A line
+        that only says the release waits for a dependency (`state` pending) starts nothing:
+        without an open execution it is dropped, so a waiting job stays pending."""
         text = message.rstrip("\r\n")
         if not text:
             return
         active = self.active.get(component)
+        if active is None and state == "pending":
+            return
         if active is None:
             job = index.job_named(INSTALL_PREFIX + component)
             if job is None:

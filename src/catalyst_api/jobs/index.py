@@ -130,7 +130,7 @@ class JobsIndex:
 
     def upsert_job(self, job: Job) -> Job:
         """Insert or merge: new values win, except a missing `startedAt` / `finishedAt` /
-        `latestExecutionId` / `dependsOn` (None) keeps the stored one."""
+        `latestExecutionId` / `dependsOn` / `blockedBy` (None) keeps the stored one."""
         job.id = self.job_id(job.job_name)
         job.deployment_id = self.deployment_id
         prev = self.jobs.get(job.id)
@@ -143,8 +143,12 @@ class JobsIndex:
                 job.latest_execution_id = prev.latest_execution_id
             if job.depends_on is None:
                 job.depends_on = prev.depends_on
+            if job.blocked_by is None:
+                job.blocked_by = prev.blocked_by
         if job.depends_on is None:
             job.depends_on = []
+        if job.blocked_by is None:
+            job.blocked_by = []
         job.recompute_duration()
         self.jobs[job.id] = job
         self.dirty = True

@@ -44,8 +44,9 @@ def _duration_ms(start: datetime | None, end: datetime | None) -> int | None:
 
 @dataclass(slots=True)
 class Job:
-    """One unit of work (`install-<component>`, `mutation-…`). `depends_on=None` on an upsert
-    means "keep what the job already has"."""
+    """One unit of work (`install-<component>`, `mutation-…`). `depends_on=None` (and
+    `blocked_by=None`) on an upsert means "keep what the job already has". `blocked_by`: the
+    failed jobs a pending job waits for for good (issue 14; `blockedBy` only when non-empty)."""
 
     job_name: str
     app_id: str = ""
@@ -58,6 +59,7 @@ class Job:
     latest_execution_id: str = ""
     id: str = ""
     deployment_id: str = ""
+    blocked_by: list[str] | None = None
 
     def recompute_duration(self) -> None:
         ms = _duration_ms(self.started_at, self.finished_at)
@@ -81,11 +83,14 @@ class Job:
         out["durationMs"] = self.duration_ms
         if self.latest_execution_id:
             out["latestExecutionId"] = self.latest_execution_id
+        if self.blocked_by:
+            out["blockedBy"] = list(self.blocked_by)
         return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Job:
         deps = raw.get("dependsOn")
+        blocked = raw.get("blockedBy")
         return cls(
             id=str(raw.get("id") or ""),
             deployment_id=str(raw.get("deploymentId") or ""),
@@ -98,6 +103,7 @@ class Job:
             finished_at=parse_time(raw.get("finishedAt")),
             duration_ms=int(raw.get("durationMs") or 0),
             latest_execution_id=str(raw.get("latestExecutionId") or ""),
+            blocked_by=[str(b) for b in blocked] if isinstance(blocked, list) else [],
         )
 
 

@@ -10,9 +10,10 @@ Trade-off: events are emitted on *state change* only, which makes re-lists and r
 watches safe (no duplicates) at the price of not reporting message-only updates.
 """
 
+from .blocking import blocked_by, failure_summary, terminally_failed
 from .derive import component_id, depends_on, derive_state, level_for, message_for, snapshot_item
 from .live import JobsSeeder, LiveWatches, persisted_components
-from .logmatch import classify_level, match_line
+from .logmatch import classify_level, match_line, waiting_state
 from .logtail import LogTailTiming
 from .runner import HelmWatchRunner, could_not_start_message
 from .types import ComponentItem
@@ -28,14 +29,18 @@ __all__ = [
     "OutcomeWord",
     "Phase1Outcome",
     "WatchConfig",
+    "blocked_by",
     "classify_level",
     "component_id",
     "could_not_start_message",
     "depends_on",
     "derive_state",
+    "failure_summary",
     "level_for",
     "match_line",
     "message_for",
     "persisted_components",
     "snapshot_item",
+    "terminally_failed",
+    "waiting_state",
 ]

@@ -6,7 +6,7 @@ import re
 
 from .derive import component_id
 
-__all__ = ["LINE_PATTERN", "MAX_LINE_BYTES", "classify_level", "match_line"]
+__all__ = ["LINE_PATTERN", "MAX_LINE_BYTES", "classify_level", "match_line", "waiting_state"]
 
 MAX_LINE_BYTES = 1 << 20
 
@@ -24,6 +24,19 @@ def classify_level(line: str) -> str:
     if "level=warn" in lower or '"level":"warn"' in lower:
         return "warn"
     return "info"
+
+
+def waiting_state(line: str) -> str:
+    """`pending` for a line that says the release only waits for a dependency (helm-controller's
+    "dependencies do not meet ready condition", or the §8.2 `dependency '…' is not ready`
+    text), else empty: a client mapping state-less log lines to "installing" must not do so
+    for these."""
+    lower = line.lower()
+    if "dependencies do not meet ready condition" in lower:
+        return "pending"
+    if "dependency '" in lower and "is not ready" in lower:
+        return "pending"
+    return ""
 
 
 def match_line(raw: str) -> tuple[str, str, str] | None:

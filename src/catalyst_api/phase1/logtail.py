@@ -5,6 +5,7 @@ Runs beside the HelmRelease watch for its whole lifetime: find the first `Runnin
 stream ends (pod replaced, connection lost) wait `reattach` seconds and look again; with no
 running pod, look again every `rediscover` seconds (±50 % jitter, so that many watches started
 together do not poll their apiservers in lockstep). Failures are logged, never raised.
+A line that says its release only waits for a dependency carries `state: "pending"`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import structlog
 
 from ..events import Emit, Event, rfc3339_now
 from ..kube import KubeClient, KubeError
-from .logmatch import match_line
+from .logmatch import match_line, waiting_state
 
 __all__ = ["LogTailTiming", "tail_helm_controller"]
 
@@ -63,6 +64,7 @@ async def tail_helm_controller(
                             phase="component-log",
                             level=level,
                             component=component,
+                            state=waiting_state(line),
                             message=line,
                             time=rfc3339_now(),
                         )

@@ -16,6 +16,7 @@ import structlog
 from ..config import Settings
 from ..events import Emit, Event, rfc3339_now
 from ..kube import KubeClient, KubeConfigError
+from ..wire.kit import PHASE1_WATCH_PHASE
 from .live import JobsSeeder, LiveWatches
 from .types import ComponentItem
 from .watcher import HelmReleaseWatcher, Phase1Outcome, WatchConfig
@@ -72,7 +73,9 @@ class HelmWatchRunner:
             client = await asyncio.to_thread(KubeClient.from_kubeconfig, kubeconfig)
         except KubeConfigError as exc:
             message = could_not_start_message(str(exc))
-            emit(Event(phase="component", level="error", message=message, time=rfc3339_now()))
+            emit(
+                Event(phase=PHASE1_WATCH_PHASE, level="error", message=message, time=rfc3339_now())
+            )
             return Phase1Outcome(error=message)
         async with client:
             watcher = HelmReleaseWatcher(
@@ -105,5 +108,12 @@ class HelmWatchRunner:
                 if self.live is not None:
                     self.live.release(deployment_id, watcher)
         if result.error:
-            emit(Event(phase="component", level="error", message=result.error, time=rfc3339_now()))
+            emit(
+                Event(
+                    phase=PHASE1_WATCH_PHASE,
+                    level="error",
+                    message=result.error,
+                    time=rfc3339_now(),
+                )
+            )
         return result

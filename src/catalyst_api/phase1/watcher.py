@@ -8,6 +8,12 @@ is done or the budget runs out (spec §8.2–8.3), emitting one event per state 
   checked per object and could end with a release of the same list still unseen). Sync hooks
   run once, after the initial list and before the gate.
 - Deletions drop the object from the snapshot cache but never change a recorded state.
+- Fail fast (issue 14): the gate ends the watch as soon as every component is installed,
+  finally failed (Helm's remediation exhausted, `blocking.terminally_failed`) or blocked by a
+  final failure through `dependsOn`; a failed release Flux will still retry keeps it going.
+  A component that becomes blocked gets one more event in its unchanged state naming the
+  failed dependency; the outcome's `failures` names each failure, its Helm message and what
+  it blocks. Watch-level messages use the phase `phase1-watch`, never `component`.
 - The overall budget is an `asyncio.timeout`; `stop()` moves that deadline to now, so a stop
   and a timeout end the same way (the original's "context canceled" / "context deadline
   exceeded"). Cancelling the task running `run()` propagates without an event.
@@ -28,11 +34,15 @@ import structlog
 from ..config import Settings, format_go_duration
 from ..events import Emit, Event, rfc3339_now
 from ..kube import HELMRELEASES, Changed, KubeClient, Listed, Reflector, WatchTiming
+from ..wire.kit import PHASE1_WATCH_PHASE
+from .blocking import blocked_by, blocked_message, failure_summary, terminally_failed
 from .derive import (
     DEFAULT_NAMESPACE,
+    FAILED,
+    INSTALLED,
     PREFIX,
-    TERMINAL_STATES,
     component_id,
+    depends_on,
     level_for,
     message_of,
     ready_condition,
@@ -89,12 +99,15 @@ OutcomeWord = Literal["ready", "failed", "timeout", "flux-not-reconciling"]
 @dataclass(slots=True)
 class Phase1Outcome:
     """How Phase 1 ended: the state of every observed component, the outcome word of spec §8.3
-    (`ready` | `failed` | `timeout` | `flux-not-reconciling`) and an error when the watch could
-    not run (no client, the initial list never succeeded, a crash)."""
+    (`ready` | `failed` | `timeout` | `flux-not-reconciling`), an error when the watch could
+    not run (no client, the initial list never succeeded, a crash) and, when components failed,
+    `failures`: each failed component with its Helm message and what it blocks
+    (`blocking.failure_summary`)."""
 
     states: dict[str, str] = field(default_factory=dict)
     outcome: OutcomeWord | Literal[""] = ""
     error: str = ""
+    failures: str = ""
 
 
 class HelmReleaseWatcher:
@@ -116,6 +129,7 @@ class HelmReleaseWatcher:
         self.label = label
         self._cache: dict[str, HelmReleaseObj] = {}
         self._states: dict[str, str] = dict(known_states or {})
+        self._blocked: dict[str, list[str]] = {}
         self._first_seen = False
         self._synced = False
         self._hooks: list[SyncHook] = []
@@ -182,7 +196,7 @@ class HelmReleaseWatcher:
                     )
                     helpers.append(asyncio.create_task(tail, name=self._name("logs")))
                 outcome = await self._consume()
-            return Phase1Outcome(dict(self._states), outcome)
+            return Phase1Outcome(dict(self._states), outcome, failures=self._failures())
         except TimeoutError:
             return self._ended_by_context(CANCELED if self._stop_requested else DEADLINE_EXCEEDED)
         finally:
@@ -256,13 +270,59 @@ class HelmReleaseWatcher:
             )
         )
 
+    def _final_failures(self) -> set[str]:
+        """Components Flux will not retry by themselves (`blocking.terminally_failed`); a
+        failed component whose release is gone from the cache counts as final (spec §8.3)."""
+        final: set[str] = set()
+        for component, state in self._states.items():
+            if state != FAILED:
+                continue
+            obj = self._cache.get(PREFIX + component)
+            if obj is None or terminally_failed(obj, state):
+                final.add(component)
+        return final
+
+    def _track_blocked(self, final: set[str]) -> dict[str, list[str]]:
+        """Emit one event per component newly blocked by a final failure (same state, a
+        message naming the dependency); returns the current blocked map."""
+        graph = {component_id(name): depends_on(obj) for name, obj in self._cache.items()}
+        blocked = blocked_by(self._states, graph, final)
+        for component, roots in blocked.items():
+            if self._blocked.get(component) == roots:
+                continue
+            self.emit(
+                Event(
+                    phase="component",
+                    level="warn",
+                    component=component,
+                    state=self._states[component],
+                    message=blocked_message(roots),
+                    time=_now_text(),
+                )
+            )
+        self._blocked = blocked
+        return blocked
+
     def _gate(self) -> OutcomeWord | Literal[""]:
-        """`ready` / `failed` once enough releases are observed and all are terminal."""
+        """`ready` / `failed` once enough releases are observed and each one is installed,
+        finally failed, or blocked by a final failure (fail fast: nothing can progress)."""
+        final = self._final_failures()
+        blocked = self._track_blocked(final)
         if not self._first_seen or len(self._states) < self.config.min_bootstrap_kit_hrs:
             return ""
-        if any(state not in TERMINAL_STATES for state in self._states.values()):
-            return ""
-        return "failed" if "failed" in self._states.values() else "ready"
+        for component, state in self._states.items():
+            if state != INSTALLED and component not in final and component not in blocked:
+                return ""
+        return "failed" if final else "ready"
+
+    def _failures(self) -> str:
+        """`failure_summary` of the components failed now (empty when none)."""
+        messages: dict[str, str] = {}
+        for component, state in self._states.items():
+            if state == FAILED:
+                obj = self._cache.get(PREFIX + component)
+                messages[component] = message_of(ready_condition(obj) if obj else None, state)
+        return failure_summary(messages, self._blocked) if messages else ""
 
     def _mark_synced(self) -> None:
         self._synced = True
@@ -281,7 +341,7 @@ class HelmReleaseWatcher:
             duration = format_go_duration(timedelta(seconds=self.config.first_seen_timeout))
             self.emit(
                 Event(
-                    phase="component",
+                    phase=PHASE1_WATCH_PHASE,
                     level="warn",
                     message=FIRST_SEEN_WARNING.format(duration=duration),
                     time=rfc3339_now(),
@@ -299,17 +359,17 @@ class HelmReleaseWatcher:
                 f"{self.config.namespace} on the new Sovereign ({self.client.server}) before "
                 f"the watch ended ({reason}): {detail}"
             )
-            return Phase1Outcome(states, outcome, error)
+            return Phase1Outcome(states, outcome, error, self._failures())
         if not self._quiet:
             self.emit(
                 Event(
-                    phase="component",
+                    phase=PHASE1_WATCH_PHASE,
                     level="warn",
                     message=TERMINATED.format(reason=reason),
                     time=rfc3339_now(),
                 )
             )
-        return Phase1Outcome(states, outcome)
+        return Phase1Outcome(states, outcome, failures=self._failures())
 
 
 class _SecondClock:

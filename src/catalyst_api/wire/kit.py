@@ -2,10 +2,12 @@
 
 The one definition the server (the retry route's phase list), the client (the component table)
 and the sandbox (the Flux simulator's HelmReleases) all read. The 11 `bp-*` HelmReleases live
-in `flux-system` (created by the `bootstrap-kit` Kustomization) and install in the order of
-platform §8, each depending on the one before it. Component ids are the release names without
-`bp-`; the original's Phase 1 retry route spells two of them differently (`jetstream`,
-`bp-catalyst-platform`), kept verbatim in `Component.retry_phase` because clients send them.
+in `flux-system` (created by the `bootstrap-kit` Kustomization), listed in the order of
+platform §8; their `dependsOn` edges are the original's HelmReleases' (a DAG rooted at
+`cilium`, not a chain: `spire`'s failure blocks only `nats-jetstream` and `openbao`).
+Component ids are the release names without `bp-`; the original's Phase 1 retry route spells
+two of them differently (`jetstream`, `bp-catalyst-platform`), kept verbatim in
+`Component.retry_phase` because clients send them.
 
 No imports from the rest of `catalyst_api`: the client imports this module.
 """
@@ -20,6 +22,7 @@ __all__ = [
     "KIT_NAMESPACE",
     "PHASE0_STEPS",
     "PHASE1_RETRY_NAMES",
+    "PHASE1_WATCH_PHASE",
     "RELEASE_PREFIX",
     "Component",
     "component",
@@ -34,6 +37,10 @@ RELEASE_PREFIX = "bp-"
 
 PHASE0_STEPS = ("tofu-init", "tofu-plan", "tofu-apply", "tofu-output", "flux-bootstrap")
 """Phase 0 banner phases in run order (the retry route's Phase 0 names, spec §6.6)."""
+
+PHASE1_WATCH_PHASE = "phase1-watch"
+"""The event phase of Phase 1's watch-level messages (no component: first-seen warning, watch
+ended, could not start). `component` events always name their component."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,13 +88,13 @@ COMPONENTS: tuple[Component, ...] = (
     Component(
         id="sealed-secrets",
         target_namespace="kube-system",
-        depends_on=("crossplane",),
+        depends_on=("cert-manager",),
         install_seconds=2.0,
     ),
     Component(
         id="spire",
         target_namespace="spire-system",
-        depends_on=("sealed-secrets",),
+        depends_on=("cert-manager",),
         install_seconds=3.5,
     ),
     Component(
@@ -100,11 +107,14 @@ COMPONENTS: tuple[Component, ...] = (
     Component(
         id="openbao",
         target_namespace="openbao",
-        depends_on=("nats-jetstream",),
+        depends_on=("spire",),
         install_seconds=4.0,
     ),
     Component(
-        id="keycloak", target_namespace="keycloak", depends_on=("openbao",), install_seconds=5.0
+        id="keycloak",
+        target_namespace="keycloak",
+        depends_on=("cert-manager",),
+        install_seconds=5.0,
     ),
     Component(id="gitea", target_namespace="gitea", depends_on=("keycloak",), install_seconds=3.5),
     Component(
