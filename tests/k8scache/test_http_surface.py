@@ -94,7 +94,8 @@ def server(
         k8scache_timings=FAST,
     )
     srv = start_server(make_settings(), overrides)
-    wait_for(lambda: _get(srv, "one/k8s/sync").json()["synced"].get("pod") is True)
+    for cluster in ("one", "two"):
+        wait_for(lambda c=cluster: _get(srv, f"{c}/k8s/sync").json()["synced"].get("pod") is True)
     return srv
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from catalyst_api.k8scache import DEFAULT_KINDS, K8sCache, KindRegistry
 from catalyst_api.k8scache.fanout import Published
 from catalyst_api.k8scache.ratelimit import TokenBucket
-from catalyst_sandbox.fakekube import FakeKubeServer
+from catalyst_sandbox.fakekube import FakeKubeServer, FakeKubeState
 
 from .conftest import FAST, configmap, pod, until
 
@@ -213,3 +213,48 @@ async def test_a_kind_installed_later_is_picked_up_by_the_unserved_recheck(
         )
         await until(lambda: _names(cache, "c1", "vcluster") == ["v1"], what="recheck")
         assert cache.cluster("c1").synced() == {"pod": True, "vcluster": True}  # type: ignore[union-attr]
+
+
+def _pod_metrics(name: str, cpu: str) -> dict[str, object]:
+    return {
+        "apiVersion": "metrics.k8s.io/v1beta1",
+        "kind": "PodMetrics",
+        "metadata": {"name": name, "namespace": "default"},
+        "timestamp": "2026-12-04T12:00:00Z",
+        "window": "15s",
+        "containers": [{"name": "app", "usage": {"cpu": cpu, "memory": "10Mi"}}],
+    }
+
+
+async def test_pod_metrics_that_cannot_be_watched_are_polled(
+    kubeconfigs: Path, make_cache: Callable[..., K8sCache]
+) -> None:
+    """metrics-server serves PodMetrics with get and list only (a watch is 405): the cache
+    lists them again every poll interval instead of retrying a watch that can never work."""
+    polling = dataclasses.replace(FAST, watch=dataclasses.replace(FAST.watch, poll_interval=0.1))
+    async with FakeKubeServer(token="t", state=FakeKubeState(addons=True)) as kube:
+        kube.state.create(_pod_metrics("web", "5m"))
+        kube.write_kubeconfig(kubeconfigs / "c1.yaml")
+        async with make_cache(timings=polling) as cache:
+            kind = cache.kind("podmetrics")
+            assert kind is not None
+
+            def usage() -> dict[str, str]:
+                return {
+                    o["metadata"]["name"]: o["containers"][0]["usage"]["cpu"]
+                    for o in cache.objects("c1", kind)
+                }
+
+            await until(lambda: usage() == {"web": "5m"}, what="first list")
+            view = cache.cluster("c1")
+            assert view is not None and view.synced()["podmetrics"] is True
+            sub = cache.subscribe("c1", frozenset({"podmetrics"}), "")
+            kube.state.create(_pod_metrics("db", "7m"))
+            kube.state.delete("metrics.k8s.io/v1beta1", "PodMetrics", "default", "web")
+            await until(lambda: usage() == {"db": "7m"}, what="a later poll")
+            seen = []
+            while (item := await sub.next(0.05)) is not None:
+                if isinstance(item, Published):
+                    seen.append((item.event["type"], item.event["object"]["metadata"]["name"]))
+            assert ("ADDED", "db") in seen and ("DELETED", "web") in seen
+            cache.unsubscribe(sub)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from catalyst_api.k8scache import (
     DEFAULT_KINDS,
@@ -20,6 +21,7 @@ from catalyst_api.k8scache import (
     redact,
 )
 from catalyst_api.k8scache.fanout import Fanout, Published
+from catalyst_api.k8scache.metrics import CacheMetrics
 from catalyst_api.k8scache.query import (
     decode_continue,
     encode_continue,
@@ -29,6 +31,7 @@ from catalyst_api.k8scache.query import (
     parse_limit,
 )
 from catalyst_api.k8scache.redact import LAST_APPLIED, strip_managed_fields
+from catalyst_api.k8scache.sar import SarGate
 from catalyst_api.k8scache.types import CacheEvent
 from catalyst_api.kube import KubeClient
 from catalyst_sandbox.fakekube import FakeKubeServer
@@ -264,3 +267,98 @@ async def test_the_home_cluster_configmap_extends_the_kinds_and_a_missing_one_wa
         )
         assert len(missing) == len(DEFAULT_KINDS)
         assert log_text().count("kinds ConfigMap unreadable") == 1
+
+
+async def test_the_kinds_configmap_is_read_with_the_pods_service_account_over_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The in-cluster path as a Pod runs it: token, CA and namespace from the mounted service
+    account directory, the apiserver from KUBERNETES_SERVICE_HOST/PORT, TLS verified against
+    that CA (a wrong CA is refused and leaves the defaults)."""
+    async with FakeKubeServer(token="sa-token", tls=True) as home:
+        home.state.create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "catalyst"}}
+        )
+        home.state.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "catalyst-k8scache-kinds", "namespace": "catalyst"},
+                "data": {"kinds.txt": "widget,example.com,v1,widgets,true,false\n"},
+            }
+        )
+        account = tmp_path / "serviceaccount"
+        account.mkdir()
+        (account / "token").write_text("sa-token")
+        (account / "namespace").write_text("catalyst")
+        assert home.ca_pem is not None
+        (account / "ca.crt").write_bytes(home.ca_pem)
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(home.port))
+
+        def in_cluster() -> KubeClient:
+            return KubeClient.in_cluster(service_account_dir=account)
+
+        registry = await load_registry(
+            kinds_file=None,
+            configmap="catalyst-k8scache-kinds",
+            namespace="catalyst",
+            home=in_cluster,
+        )
+        widget = registry.get("widget")
+        assert widget is not None and widget.group == "example.com" and widget.namespaced
+
+        async with FakeKubeServer(token="x", tls=True) as stranger:
+            assert stranger.ca_pem is not None
+            (account / "ca.crt").write_bytes(stranger.ca_pem)
+            untrusted = await load_registry(
+                kinds_file=None,
+                configmap="catalyst-k8scache-kinds",
+                namespace="catalyst",
+                home=in_cluster,
+            )
+        assert untrusted.get("widget") is None
+        assert len(untrusted) == len(DEFAULT_KINDS)
+
+
+async def test_sar_decisions_are_cached_for_their_ttl_then_asked_again() -> None:
+    """Allow and deny are both cached for the TTL (30 s by default), asked again once it has
+    passed; an apiserver error denies and is not cached."""
+    now = [1000.0]
+    metrics = CacheMetrics(CollectorRegistry())
+    gate = SarGate(metrics=metrics, ttl=30.0, clock=lambda: now[0])
+    policy = {
+        "users": {
+            "alice": [
+                {"verbs": ["get"], "groups": [""], "resources": ["pods"], "namespaces": ["a"]}
+            ]
+        }
+    }
+    pod_kind = build_registry().get("pod")
+    assert pod_kind is not None
+
+    def counted(name: str) -> float:
+        sample = metrics.registry.get_sample_value(name, {"cluster": "c", "kind": "pod"})
+        return sample or 0.0
+
+    async with (
+        FakeKubeServer(token="t", sar_policy=policy) as kube,
+        KubeClient.from_kubeconfig(kube.kubeconfig_yaml().encode()) as client,
+    ):
+
+        async def ask(namespace: str) -> bool:
+            return await gate.allowed(
+                user="alice", cluster="c", client=client, kind=pod_kind, namespace=namespace
+            )
+
+        assert await ask("a") is True and await ask("b") is False
+        assert counted("catalyst_k8scache_sar_cache_miss_total") == 2
+        now[0] += 29.0
+        assert await ask("a") is True and await ask("b") is False
+        assert counted("catalyst_k8scache_sar_cache_hits_total") == 2, "both cached"
+        now[0] += 2.0  # past the TTL: asked again
+        kube.faults.fail_next(1, status=500)
+        assert await ask("a") is False, "an error denies"
+        assert await ask("a") is True, "and was not cached"
+        assert await ask("b") is False
+        assert counted("catalyst_k8scache_sar_cache_miss_total") == 5

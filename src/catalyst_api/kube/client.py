@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -127,10 +128,18 @@ class KubeClient:
         return cls(api, request_timeout=request_timeout)
 
     @classmethod
-    def in_cluster(cls, *, request_timeout: float = 10.0) -> KubeClient:
-        """A client with the Pod's service account; `KubeConfigError` when not in a cluster."""
+    def in_cluster(
+        cls, *, request_timeout: float = 10.0, service_account_dir: Path | None = None
+    ) -> KubeClient:
+        """A client with the Pod's service account (token, CA and namespace from
+        `service_account_dir`, default the mounted `/var/run/secrets/kubernetes.io/
+        serviceaccount`; the apiserver from `KUBERNETES_SERVICE_HOST`/`_PORT`);
+        `KubeConfigError` when not in a cluster."""
         try:
-            config = KubeConfig.from_service_account()
+            if service_account_dir is None:
+                config = KubeConfig.from_service_account()
+            else:
+                config = KubeConfig.from_service_account(service_account_dir)
             api = AsyncClient(config, timeout=httpx2.Timeout(request_timeout), trust_env=False)
         except (ConfigError, OSError, KeyError, ValueError):
             raise KubeConfigError("not running inside a cluster (no service account)") from None

@@ -6,6 +6,10 @@ inactivity deadline but are not yielded. Failures are retried forever with cappe
 backoff; the caller owns the deadline (cancel the iteration to stop) and can read
 `last_error` to explain why nothing arrived.
 
+A resource that can be listed but not watched (the apiserver answers the watch with 405, as
+metrics-server's `metrics.k8s.io` PodMetrics do) is polled instead: listed again every
+`WatchTiming.poll_interval`, each list yielded as a `Listed` (the consumer diffs it).
+
 No event is lost across reconnects: a resumed watch replays everything after the last
 resourceVersion seen, and a re-list returns the current state of every object. A consumer that
 acts on *changes* of what it derives (Phase 1 emits on state change) therefore never
@@ -24,7 +28,7 @@ from typing import Any
 import structlog
 
 from .client import KubeClient
-from .errors import KubeError, KubeExpired
+from .errors import KubeError, KubeExpired, KubeStatusError
 from .resources import ResourceRef
 
 __all__ = ["Changed", "Listed", "Reflector", "WatchTiming"]
@@ -46,6 +50,9 @@ class WatchTiming:
     """First retry delay after a failure (doubles per consecutive failure)."""
     backoff_max: float = 30.0
     """Cap of the retry delay."""
+    poll_interval: float = 15.0
+    """How often a resource whose watch answers 405 is listed again (metrics-server's
+    default resolution is 15 s)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,8 @@ class Reflector:
         self.last_error: KubeError | None = None
         self.lists = 0
         self.watches = 0
+        self.polling = False
+        """True once the watch answered 405: the resource is polled by listing."""
 
     async def events(self) -> AsyncGenerator[Listed | Changed, None]:
         """Run until cancelled (see the module docstring)."""
@@ -128,6 +137,21 @@ class Reflector:
             except KubeExpired:
                 log.info("watch expired, listing again", resource=self.ref.plural)
                 rv = ""
+                continue
+            except KubeStatusError as exc:
+                if exc.code != 405:
+                    failures += 1
+                    await self._failed(exc, failures, "watch")
+                    continue
+                if not self.polling:
+                    self.polling = True
+                    log.info(
+                        "resource cannot be watched, polling it",
+                        resource=self.ref.plural,
+                        every=self.timing.poll_interval,
+                    )
+                rv = ""
+                await asyncio.sleep(self.timing.poll_interval)
                 continue
             except KubeError as exc:
                 failures += 1
