@@ -64,7 +64,8 @@ def main() -> bool:
     kinds = [k for k in build_registry() if not k.sensitive][:KINDS]
     per_file = OBJECTS // (CLUSTERS * len(kinds))
     # The paused server logs every request cancelled by a disconnect: not the benchmark's output.
-    paused = FakeKubeServer.start_in_thread(token="t")
+    # TLS with the CA in the kubeconfig, as a Sovereign's apiserver (k3s) is reached.
+    paused = FakeKubeServer.start_in_thread(token="t", tls=True)
     logging.getLogger("uvicorn.error").disabled = True
     paused.faults.delay_seconds = 120  # every request hangs: the apiserver is "paused"
     try:

@@ -100,7 +100,9 @@ class K8sCache:
         """Clusters found at start and not registered yet (`start(background=True)`)."""
         self._bad: dict[str, str] = {}
         self._loops: list[asyncio.Task[None]] = []
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
+        """One per cluster: its registration and removal never interleave, while another
+        cluster (a request's, during the background start) registers at the same time."""
         self._started = False
         self.snapshots_enabled = False
         self._snapshots = SnapshotKeeper(snapshot_dir, metrics=metrics, clock=clock)
@@ -186,6 +188,12 @@ class K8sCache:
         """The registered cluster (None while it is unknown or still waiting to register)."""
         return self._clusters.get(cluster)
 
+    def _lock(self, cluster: str) -> asyncio.Lock:
+        lock = self._locks.get(cluster)
+        if lock is None:
+            lock = self._locks[cluster] = asyncio.Lock()
+        return lock
+
     async def view(self, cluster: str) -> ClusterView | None:
         """The registered cluster; one found at start and still waiting is registered now."""
         path = self._pending.get(cluster)
@@ -220,7 +228,7 @@ class K8sCache:
     async def remove(self, cluster: str) -> None:
         """Stop a cluster's informers and free its memory (idempotent)."""
         self._pending.pop(cluster, None)
-        async with self._lock:
+        async with self._lock(cluster):
             await self._drop(cluster)
 
     async def _register_path(self, cluster: str, path: Path) -> None:
@@ -230,7 +238,7 @@ class K8sCache:
             log.warning("k8scache: kubeconfig unreadable, skipped", cluster=cluster, error=str(exc))
             return
         digest = hashlib.sha256(data).hexdigest()
-        async with self._lock:
+        async with self._lock(cluster):
             current = self._clusters.get(cluster)
             if (current is not None and current.digest == digest) or self._bad.get(
                 cluster
