@@ -95,8 +95,12 @@ def server(
     )
     srv = start_server(make_settings(), overrides)
     for cluster in ("one", "two"):
-        wait_for(lambda c=cluster: _get(srv, f"{c}/k8s/sync").json()["synced"].get("pod") is True)
+        wait_for(lambda: _pods_synced(srv, cluster), what=f"{cluster} synced")
     return srv
+
+
+def _pods_synced(server: LiveServer, cluster: str) -> bool:
+    return _get(server, f"{cluster}/k8s/sync").json()["synced"].get("pod") is True
 
 
 def _get(server: LiveServer, path: str, **kw: Any) -> httpx.Response:
