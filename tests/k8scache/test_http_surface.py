@@ -3,6 +3,7 @@ state, pings), sync, SAR gating, error bodies, readiness, metrics, registration 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import socket
@@ -95,7 +96,7 @@ def server(
     )
     srv = start_server(make_settings(), overrides)
     for cluster in ("one", "two"):
-        wait_for(lambda: _pods_synced(srv, cluster), what=f"{cluster} synced")
+        wait_for(functools.partial(_pods_synced, srv, cluster), what=f"{cluster} synced")
     return srv
 
 
