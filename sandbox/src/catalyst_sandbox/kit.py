@@ -79,6 +79,9 @@ class Timings:
     # Flux reconciling the kit.
     dependency_requeue: float = 0.5
     install_factor: float = 1.0
+    # The Crossplane stand-in composing Day-2 claims.
+    claim_sync: float = 1.0
+    claim_ready: float = 3.0
 
     def scaled(self, speed: float) -> Timings:
         """Every duration divided by `speed` (the postback retry delay floored at 50 ms,
