@@ -177,7 +177,8 @@ BAD_BODIES = [
         "regions",
         b'{"region": "hel1", "skuCP": "x", "workerCount": "2"}',
         "invalid-body",
-        "json: cannot unmarshal string into Go struct field createRegionBody.workerCount of type int",
+        "json: cannot unmarshal string into Go struct field createRegionBody.workerCount "
+        "of type int",
     ),
     ("regions", b"", "invalid-body", "EOF"),
     (
