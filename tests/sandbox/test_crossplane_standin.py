@@ -63,7 +63,7 @@ async def test_a_claim_named_to_fail_fails(state: FakeKubeState) -> None:
     await until(lambda: _phase(state, "ClusterClaim", "d1-cluster-fail-me") == "failed", timeout=5)
     obj = state.get(API, "ClusterClaim", "catalyst-day2", "d1-cluster-fail-me")
     assert obj is not None
-    synced = [c for c in obj["status"]["conditions"] if c["type"] == "Synced"][0]
+    synced = next(c for c in obj["status"]["conditions"] if c["type"] == "Synced")
     assert synced["reason"] == "ReconcileError" and "injected failure" in synced["message"]
 
 
