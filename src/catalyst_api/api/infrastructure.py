@@ -109,6 +109,12 @@ async def node_action(dep_id: str, node_id: str, action: str, request: Request) 
     return await _mutate(request, dep_id, "node-action", node_id, action)
 
 
+@router.delete(f"{BASE}/pools/{{pool_id}}")
+async def delete_pool(dep_id: str, pool_id: str, request: Request) -> Response:
+    """Its own route only so the path's methods (PATCH, DELETE) are told as one."""
+    return json_response(await _service(request).delete(dep_id, "pools", pool_id), 202)
+
+
 @router.delete(f"{BASE}/{{kind}}/{{resource_id}}")
 async def delete_resource(dep_id: str, kind: str, resource_id: str, request: Request) -> Response:
     return json_response(await _service(request).delete(dep_id, kind, resource_id), 202)

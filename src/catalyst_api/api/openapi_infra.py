@@ -3,6 +3,7 @@ merged into `openapi.OPERATIONS`."""
 
 from __future__ import annotations
 
+from ..infrastructure import CLAIM_KINDS
 from .openapi import (
     ARRAY_OF_OBJECTS,
     JSON,
@@ -20,8 +21,10 @@ from .openapi import (
 __all__ = ["INFRA_OPERATIONS", "INFRA_SCHEMAS"]
 
 BASE = "/api/v1/deployments/{dep_id}/infrastructure"
-INT: Schema = {"type": ["integer", "null"]}
+INT: Schema = {"type": ["integer", "null"], "minimum": -(2**63), "maximum": 2**63 - 1}
 OPT: Schema = {"type": ["string", "null"]}
+NEEDED: Schema = {"type": "string", "pattern": "\\S"}
+"""A required field: checked after trimming, so at least one non-blank character."""
 
 
 def _closed(required: tuple[str, ...] = (), **properties: Schema) -> Schema:
@@ -50,14 +53,35 @@ INFRA_SCHEMAS: dict[str, Schema] = {
         submittedAt=STRING,
         cascade=ARRAY_OF_OBJECTS,
     ),
-    "RegionBody": _closed(region=OPT, skuCP=OPT, skuWorker=OPT, workerCount=INT, provider=OPT),
-    "ClusterBody": _closed(name=OPT, version=OPT, ha={"type": ["boolean", "null"]}),
-    "VClusterBody": _closed(name=OPT, namespace=OPT, role=OPT),
-    "PoolBody": _closed(name=OPT, role=OPT, sku=OPT, region=OPT, desiredSize=INT),
-    "PoolPatch": _closed(desiredSize=INT, sku=OPT),
-    "LoadBalancerBody": _closed(name=OPT, region=OPT, ports=OPT),
-    "PeeringBody": _closed(name=OPT, vpcFrom=OPT, vpcTo=OPT, subnets=OPT),
-    "FirewallRuleBody": _closed(direction=OPT, protocol=OPT, port=OPT, sources=OPT, action=OPT),
+    "RegionBody": _closed(
+        ("region", "skuCP"),
+        region=NEEDED,
+        skuCP=NEEDED,
+        skuWorker=OPT,
+        workerCount=INT,
+        provider=OPT,
+    ),
+    "ClusterBody": _closed(("name",), name=NEEDED, version=OPT, ha={"type": ["boolean", "null"]}),
+    "VClusterBody": _closed(("name",), name=NEEDED, namespace=OPT, role=OPT),
+    "PoolBody": _closed(("name",), name=NEEDED, role=OPT, sku=OPT, region=OPT, desiredSize=INT),
+    "PoolPatch": {
+        **_closed(desiredSize=INT, sku=OPT),
+        "anyOf": [
+            {"required": ["desiredSize"], "properties": {"desiredSize": {"type": "integer"}}},
+            {"required": ["sku"], "properties": {"sku": NEEDED}},
+        ],
+        "description": "At least `desiredSize` or a non-blank `sku` (else 400 `no-fields`).",
+    },
+    "LoadBalancerBody": _closed(("name",), name=NEEDED, region=OPT, ports=OPT),
+    "PeeringBody": _closed(("name",), name=NEEDED, vpcFrom=OPT, vpcTo=OPT, subnets=OPT),
+    "FirewallRuleBody": _closed(
+        ("direction", "protocol"),
+        direction=NEEDED,
+        protocol=NEEDED,
+        port=OPT,
+        sources=OPT,
+        action=OPT,
+    ),
 }
 
 DEP = _path("dep_id", "Deployment id.")
@@ -98,6 +122,23 @@ def _read(description: str, schema: str | Schema = "Topology") -> Operation:
     return Operation(
         parameters=[DEP],
         responses={200: _json(description, schema), 404: NOT_FOUND},
+    )
+
+
+def _delete(*params: Schema) -> Operation:
+    return Operation(
+        parameters=[DEP, *params],
+        responses={
+            202: _json(
+                "Deleted (foreground), or `status: already-absent`; `cascade` previews what "
+                "goes with it.",
+                "Submitted",
+            ),
+            400: _json("`unknown-kind`."),
+            404: NOT_FOUND,
+            500: _json("`mutation-job-register-failed`."),
+            503: UNREACHABLE,
+        },
     )
 
 
@@ -150,28 +191,17 @@ INFRA_OPERATIONS: dict[tuple[str, str], Operation] = {
             503: UNREACHABLE,
         },
     ),
-    ("delete", f"{BASE}/{{kind}}/{{resource_id}}"): Operation(
-        parameters=[
-            DEP,
-            _path(
-                "kind",
-                "regions|region, clusters|cluster, vclusters|vcluster, pools|pool|nodepools|"
-                "nodepool, loadbalancers|loadbalancer|lb, peerings|peering, firewalls|firewall|"
-                "firewallrules|firewallrule, nodes|node (case-insensitive).",
-            ),
-            _path("resource_id", "The id the topology shows, its name, or the claim name."),
-        ],
-        responses={
-            202: _json(
-                "Deleted (foreground), or `status: already-absent`; `cascade` previews what "
-                "goes with it.",
-                "Submitted",
-            ),
-            400: _json("`unknown-kind`."),
-            404: NOT_FOUND,
-            500: _json("`mutation-job-register-failed`."),
-            503: UNREACHABLE,
+    ("delete", f"{BASE}/pools/{{pool_id}}"): _delete(_path("pool_id", "Pool id.")),
+    ("delete", f"{BASE}/{{kind}}/{{resource_id}}"): _delete(
+        {
+            "name": "kind",
+            "in": "path",
+            "required": True,
+            "schema": {"enum": [a for ck in CLAIM_KINDS for a in ck.aliases if a != "pools"]},
+            "description": "A kind alias, case-insensitive (`pools` has its own path); any "
+            "other is 400 `unknown-kind`.",
         },
+        _path("resource_id", "The id the topology shows, its name, or the claim name."),
     ),
     ("get", "/api/v1/dashboard/treemap"): Operation(
         parameters=[
