@@ -25,7 +25,7 @@ import structlog
 
 from .fakekube import FakeKubeState, KubeApiError
 from .kit import Timings
-from .manifests import node, now_rfc3339
+from .manifests import condition, node
 
 __all__ = ["CLAIM_KINDS", "CLAIM_NAMESPACE", "FAIL_MARKER", "CrossplaneStandIn"]
 
@@ -49,14 +49,8 @@ POOL_LABEL = "catalyst.openova.io/node-pool"
 
 
 def _condition(type_: str, status: str, reason: str, message: str, generation: int) -> Obj:
-    return {
-        "type": type_,
-        "status": status,
-        "reason": reason,
-        "message": message,
-        "lastTransitionTime": now_rfc3339(),
-        "observedGeneration": generation,
-    }
+    """A Crossplane condition: `manifests.condition` plus the generation it speaks for."""
+    return {**condition(status, reason, message, type_), "observedGeneration": generation}
 
 
 class CrossplaneStandIn:
