@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InvalidRequest
+from ..wire.kit import COMPONENTS
 
 __all__ = [
     "ClusterObjects",
@@ -51,15 +52,17 @@ SIZES = ("cpu_limit", "memory_limit", "storage_limit", "replica_count")
 AGE_WINDOW_DAYS = 30.0
 UNMANAGED = "unmanaged"
 FAMILY_LABEL = "catalyst.openova.io/family"
-_FAMILIES = {
-    "spine": ("cilium", "cert-manager", "flux", "crossplane", "sealed-secrets"),
-    "pilot": ("keycloak", "spire", "openbao"),
-    "fabric": ("nats-jetstream", "gitea", "cnpg", "seaweedfs", "catalyst-platform"),
+_OTHER_FAMILIES = {
+    # Applications beyond the bootstrap kit (whose families `wire.kit` defines).
+    "fabric": ("cnpg", "seaweedfs"),
     "cortex": ("kserve", "axon"),
     "observability": ("prometheus", "grafana", "tempo", "loki"),
     "security": ("coraza", "syft-grype"),
 }
-_FAMILY_OF = {app: fam for fam, apps in _FAMILIES.items() for app in apps}
+_FAMILY_OF = {
+    **{app: fam for fam, apps in _OTHER_FAMILIES.items() for app in apps},
+    **{c.id: c.family for c in COMPONENTS},
+}
 
 
 @dataclass(frozen=True, slots=True)
