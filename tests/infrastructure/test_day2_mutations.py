@@ -5,6 +5,7 @@ and the claim's progress in the jobs view and on the event stream."""
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 import pytest
@@ -457,3 +458,25 @@ def test_a_failing_claim_fails_its_job_and_a_silent_one_stays_pending(sovereign:
         e for e in events["events"] if e["phase"] == "infrastructure" and e["level"] == "error"
     ]
     assert failed and bad in failed[0]["message"]
+
+
+def test_an_apiserver_failure_on_delete_is_xrc_delete_failed(sovereign: Sovereign) -> None:
+    assert _send(sovereign, "post", "peerings", {"name": "p1"}).status_code == 202
+    sovereign.kube.faults.fail_next(1, status=500, path_contains="namespaces/catalyst-day2/peering")
+    got = sovereign.client.delete(f"{sovereign.base}/peerings/p1")
+    assert got.status_code == 503
+    assert got.json()["error"] == "xrc-delete-failed"
+    assert _job(sovereign, "mutation-remove-peering-p1")["job"]["status"] == "failed"
+    name = xrc_name(sovereign.dep_id, "peering", "p1")
+    assert sovereign.kubectl.json("get", "peeringclaims", name, "-n", DAY2)["metadata"]["name"]
+
+
+def test_an_unwritable_jobs_store_is_mutation_job_register_failed(sovereign: Sovereign) -> None:
+    jobs_dir = sovereign.server.services.settings.executions_dir / sovereign.dep_id
+    shutil.rmtree(jobs_dir, ignore_errors=True)
+    jobs_dir.write_text("not a directory")  # every write to this deployment's jobs now fails
+    got = _send(sovereign, "post", "regions", {"region": "hel1", "skuCP": "cpx31"})
+    assert got.status_code == 500
+    assert got.json()["error"] == "mutation-job-register-failed"
+    # nothing was written on the Sovereign for a change that has no audit trail
+    assert sovereign.kubectl.json("get", "regionclaims", "-n", DAY2)["items"] == []
