@@ -283,4 +283,5 @@ async def build_services(
         stack.push_async_callback(supervisor.stop)
         await _secure_tofu_root(settings)
         await service.load()
+        await infrastructure.resume(service.registry)
         yield services

@@ -480,3 +480,24 @@ def test_an_unwritable_jobs_store_is_mutation_job_register_failed(sovereign: Sov
     assert got.json()["error"] == "mutation-job-register-failed"
     # nothing was written on the Sovereign for a change that has no audit trail
     assert sovereign.kubectl.json("get", "regionclaims", "-n", DAY2)["items"] == []
+
+
+def test_a_restart_goes_on_following_open_claims(
+    sovereign: Sovereign,
+    start_server: Any,
+    scripted_overrides: Any,
+) -> None:
+    assert _send(sovereign, "post", "loadbalancers", {"name": "edge"}).status_code == 202
+    name = xrc_name(sovereign.dep_id, "lb", "edge")
+    assert _job(sovereign, "mutation-add-lb-edge")["job"]["status"] == "pending"
+    settings = sovereign.server.services.settings
+    sovereign.server.stop()
+    restarted = start_server(settings, scripted_overrides(sovereign.provisioner))
+    sovereign.client.base_url = restarted.url
+    sovereign.kubectl.conditions(
+        "loadbalancerclaims", name, cond("Synced", "True"), cond("Ready", "True", "Available")
+    )
+    wait_for(lambda: _job(sovereign, "mutation-add-lb-edge")["job"]["status"] == "succeeded")
+    assert _lines(sovereign, _job(sovereign, "mutation-add-lb-edge"))[-1] == (
+        f"[claim-ready] {name}: Available"
+    )

@@ -9,8 +9,8 @@ every claim's Synced/Ready conditions into its job and the deployment's event st
 k8scache holds.
 Setup: `wiring.build_services` builds the service with the deployment lookup, the jobs store,
 the k8scache and the event hub; `api/infrastructure.py` and `api/dashboard.py` are the routes.
-Trade-offs: claim progress is polled from the cache (cheap) rather than streamed; following a
-claim does not survive a restart (the claim and its job keep their last state).
+Trade-offs: claim progress is polled from the cache (cheap) rather than streamed; after a
+restart `resume()` follows again every claim whose audit job is still open.
 """
 
 from .claims import CLAIM_KINDS, CLAIM_NAMESPACE, ClaimKind, ClaimPhase, claim_phase, xrc_name

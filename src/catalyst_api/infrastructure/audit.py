@@ -10,13 +10,14 @@ job succeeds once the delete is accepted. Synchronous: call through `asyncio.to_
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..jobs import BATCH_DAY2, MUTATION_PREFIX, Job, JobsStore, LogLine
 from .claims import ClaimPhase
 
-__all__ = ["AuditJob", "MutationAudit"]
+__all__ = ["AuditJob", "MutationAudit", "OpenClaim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,18 @@ class AuditJob:
     job_id: str
     job_name: str
     execution_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenClaim:
+    """An audit job still waiting on its claim (what a restart resumes following)."""
+
+    audit: AuditJob
+    kind: str
+    name: str
+
+
+_SUBMITTED = re.compile(r"^\[xrc-submitted\] kind=(\S+) name=(\S+)")
 
 
 def job_name(verb: str, kind: str, slug: str) -> str:
@@ -93,3 +106,23 @@ class MutationAudit:
         """An extra line (e.g. the claim is still pending when tracking stops)."""
         with self.store.transaction(deployment_id) as index:
             index.append_lines(audit.execution_id, [LogLine(text, level)])
+
+    def open_claims(self, deployment_id: str) -> list[OpenClaim]:
+        """Day-2 jobs whose execution is still open after a submission: the claims a
+        restarted service goes on following."""
+        index = self.store.read(deployment_id)
+        out: list[OpenClaim] = []
+        for job in index.jobs.values():
+            if job.batch_id != BATCH_DAY2 or not job.latest_execution_id:
+                continue
+            execution = index.execution(job.latest_execution_id)
+            if execution.finished:
+                continue
+            lines = self.store.page_logs(execution.id, 1, 0)["lines"]
+            for line in lines if isinstance(lines, list) else []:
+                found = _SUBMITTED.match(str(line.get("message", "")))
+                if found is not None:
+                    audit = AuditJob(job.id, job.job_name, execution.id)
+                    out.append(OpenClaim(audit, found.group(1), found.group(2)))
+                    break
+        return out

@@ -5,7 +5,8 @@ One task per claim (`day2:<deployment>:<claim>`), reading the claim every poll i
 the k8scache when it holds it, else with one GET — until it is Ready or failed, gone, or the
 tracking budget runs out (the claim then stays `pending`, and its job says so). Every phase
 change is one job line and one `infrastructure` event. Tasks are cancelled by `aclose()`;
-tracking does not survive a restart (the claim and its job keep their last state).
+after a restart the service follows the claims of still-open jobs again
+(`InfrastructureService.resume`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ _LEVELS = {"failed": "error", "pending": "warn"}
 
 @dataclass(frozen=True, slots=True)
 class TrackedClaim:
+    """A claim to follow; `generation` < 0: whatever generation the claim has when first read
+    (a claim followed again after a restart)."""
+
     deployment_id: str
     claim: ClaimKind
     name: str
@@ -112,6 +116,7 @@ class ClaimTracker:
             return
         deadline = time.monotonic() + self.timeout
         last = ClaimPhase("pending")
+        generation = claim.generation
         async with client:
             while time.monotonic() < deadline:
                 try:
@@ -125,7 +130,10 @@ class ClaimTracker:
                     self.emit(claim.deployment_id, f"{claim.claim.kind} {claim.name}: deleted")
                     return
                 if obj:
-                    phase = claim_phase(obj, generation=claim.generation)
+                    if generation < 0:  # resumed: the generation the claim has now
+                        seen = (obj.get("metadata") or {}).get("generation")
+                        generation = seen if isinstance(seen, int) else 0
+                    phase = claim_phase(obj, generation=generation)
                     if phase.phase != last.phase:
                         last = phase
                         await self._record(claim, phase)

@@ -13,7 +13,7 @@ topology, deletes with foreground propagation (absent → 202 `already-absent`, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ import structlog
 from ..deployments import Deployment, KubeconfigFiles
 from ..errors import Conflict, InternalError, InvalidRequest, NotFound, ServiceUnavailable
 from ..events import Event
-from ..jobs import JobsStore
+from ..jobs import JobsError, JobsStore
 from ..kube import KubeClient, KubeConfigError, KubeError, KubeNotFound, KubeStatusError
 from ..timefmt import format_rfc3339_nano
 from .audit import AuditJob, MutationAudit, job_name
@@ -33,6 +33,7 @@ from .claims import (
     CLAIM_NAMESPACE,
     claim_object,
     kind_for_alias,
+    kind_named,
 )
 from .live import LiveReader
 from .mutations import MutationRequest, check_node_action, plan
@@ -78,6 +79,35 @@ class InfrastructureService:
 
     async def aclose(self) -> None:
         await self.tracker.aclose()
+
+    async def resume(self, deployments: Iterable[Deployment]) -> int:
+        """After a restart: follow again every claim whose audit job is still open (its
+        execution not finished); returns how many. A deployment without a readable kubeconfig
+        or jobs is skipped (logged)."""
+        if self.audit is None:
+            return 0
+        resumed = 0
+        for dep in deployments:
+            if dep.result is None or not dep.result.kubeconfig_path:
+                continue
+            try:
+                open_claims = await asyncio.to_thread(self.audit.open_claims, dep.id)
+                kubeconfig = await self._kubeconfig(dep) if open_claims else b""
+            except (OSError, JobsError, ServiceUnavailable) as exc:
+                log.warning("day-2 claims not resumed", deployment_id=dep.id, error=str(exc))
+                continue
+            for item in open_claims:
+                try:
+                    claim = kind_named(item.kind)
+                except KeyError:
+                    continue
+                self.tracker.track(
+                    TrackedClaim(dep.id, claim, item.name, -1, item.audit), kubeconfig
+                )
+                resumed += 1
+        if resumed:
+            log.info("day-2 claims followed again after a restart", claims=resumed)
+        return resumed
 
     # --- reads ---------------------------------------------------------------------------------
 
