@@ -143,6 +143,12 @@ def _cmd_sovereigns(argv: list[str]) -> int:
     return sovereigns_main(argv)
 
 
+def _cmd_infra(argv: list[str]) -> int:
+    from .client.infra import infra_main
+
+    return infra_main(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `catalyst-api` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -152,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_deployments(args_list[1:])
     if args_list and args_list[0] == "sovereigns":
         return _cmd_sovereigns(args_list[1:])
+    if args_list and args_list[0] == "infra":
+        return _cmd_infra(args_list[1:])
     parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
@@ -179,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("fake-kube", help="run a fake kube-apiserver (see fake-kube --help)")
     sub.add_parser("deployments", help="client for a running catalyst-api (see deployments --help)")
     sub.add_parser("sovereigns", help="read a Sovereign's cached objects (see sovereigns --help)")
+    sub.add_parser(
+        "infra", help="a Sovereign's infrastructure and Day-2 changes (see infra --help)"
+    )
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _cmd_serve(args)

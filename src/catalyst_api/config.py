@@ -356,6 +356,26 @@ class Settings(BaseSettings):
         description="Request header carrying the user for k8scache SubjectAccessReview checks.",
     )
 
+    # --- Infrastructure page (Day-2 claims) ---------------------------------------------------
+    day2_claim_poll_interval: Duration = Field(
+        timedelta(seconds=2),
+        validation_alias="CATALYST_DAY2_CLAIM_POLL_INTERVAL",
+        description="How often a submitted Day-2 claim's Synced/Ready conditions are read "
+        "(from the k8scache when it holds the Sovereign) to update its job (Go duration).",
+    )
+    day2_claim_timeout: Duration = Field(
+        timedelta(minutes=30),
+        validation_alias="CATALYST_DAY2_CLAIM_TIMEOUT",
+        description="How long a Day-2 claim is followed; one not Ready by then stays reported "
+        "`pending` (its job too) and is no longer followed (Go duration).",
+    )
+    infra_live_read_timeout: Duration = Field(
+        timedelta(seconds=5),
+        validation_alias="CATALYST_INFRA_LIVE_READ_TIMEOUT",
+        description="Budget of each direct apiserver read of the infrastructure page and of "
+        "each claim write, when the k8scache cannot answer (Go duration).",
+    )
+
     # --- Sandbox -------------------------------------------------------------------------------
     sandbox: bool = Field(
         False,

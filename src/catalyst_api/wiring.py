@@ -30,6 +30,7 @@ from .deployments import (
 from .dns import build_pool_domains
 from .dns.allowlist import ManagedDomains
 from .events import Event, EventHub
+from .infrastructure import InfrastructureService, LiveReader
 from .jobs import JobsBridges, JobsService, JobsStore
 from .k8scache import CacheTimings, K8sCache
 from .k8scache.factory import start_from_settings
@@ -81,6 +82,7 @@ class Services:
     wizard: WizardService | None = None
     jobs: JobsService | None = None
     watches: LiveWatches | None = None
+    infrastructure: InfrastructureService | None = None
 
 
 def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
@@ -234,6 +236,17 @@ async def build_services(
             pdm_mode=bool(settings.pool_domain_manager_url),
             stop_refresh_watch=watches.stop_refresh,
         )
+        infrastructure = InfrastructureService(
+            lookup=service.registry.get,
+            jobs=jobs.store if jobs is not None else None,
+            reader=LiveReader(
+                cache=k8scache, timeout=settings.infra_live_read_timeout.total_seconds()
+            ),
+            emit_for=hub.emitter,
+            poll_interval=settings.day2_claim_poll_interval.total_seconds(),
+            claim_timeout=settings.day2_claim_timeout.total_seconds(),
+        )
+        stack.push_async_callback(infrastructure.aclose)
         services = Services(
             settings=settings,
             metrics=metrics,
@@ -254,6 +267,7 @@ async def build_services(
             ),
             jobs=jobs,
             watches=watches,
+            infrastructure=infrastructure,
         )
         metrics.live.status_counts = service.status_counts
         metrics.live.sse_subscribers = hub.subscriber_total
@@ -269,4 +283,5 @@ async def build_services(
         stack.push_async_callback(supervisor.stop)
         await _secure_tofu_root(settings)
         await service.load()
+        await infrastructure.resume(service.registry)
         yield services

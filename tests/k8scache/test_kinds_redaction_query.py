@@ -37,10 +37,27 @@ from catalyst_api.kube import KubeClient
 from catalyst_sandbox.fakekube import FakeKubeServer
 
 
-def test_defaults_are_the_upstream_table_plus_the_three_flux_kinds() -> None:
+def test_defaults_are_the_upstream_table_plus_flux_and_the_infrastructure_page_kinds() -> None:
     names = [k.name for k in DEFAULT_KINDS]
-    # spec §6.4 says 23 entries but its table lists 22; all 22 are here.
-    assert len(names) == 25 == len(set(names))
+    # spec §6.4 says 23 entries but its table lists 22; all 22 are here, plus 3 Flux kinds,
+    # vcluster.io vclusters and the 8 Day-2 claim kinds (issue 13).
+    assert len(names) == 34 == len(set(names))
+    claims = {k.name: k for k in DEFAULT_KINDS if k.group == "infra.openova.io"}
+    assert sorted(claims) == sorted(
+        f"{n}claim"
+        for n in (
+            "region",
+            "cluster",
+            "vcluster",
+            "nodepool",
+            "loadbalancer",
+            "peering",
+            "firewallrule",
+            "nodeaction",
+        )
+    )
+    assert all(k.namespaced and k.resource == f"{k.name}s" for k in claims.values())
+    assert "vcluster.io" in names
     assert {"helmrelease", "kustomization", "gitrepository", "server.hcloud", "podmetrics"} <= set(
         names
     )

@@ -91,6 +91,9 @@ class Timings:
     dependency_requeue: float = 0.5
     remediation_retry: float = 0.5  # wait before an install retry, and the retry's duration
     install_factor: float = 1.0
+    # The Crossplane stand-in composing Day-2 claims.
+    claim_sync: float = 1.0
+    claim_ready: float = 3.0
 
     def scaled(self, speed: float) -> Timings:
         """Every duration divided by `speed` (the postback retry delay floored at 50 ms,

@@ -3,7 +3,8 @@
 Booting plays the first control plane's cloud-init (spec §5, §6.4): k3s comes up (the fake
 kube-apiserver over TLS on a loopback port, the node registered), the kubeconfig is PUT back to
 catalyst-api with the one-time bearer over real HTTP (`postback`), then Flux installs the
-bootstrap kit (`flux.FluxSimulator`).
+bootstrap kit (`flux.FluxSimulator`). All along, a Crossplane stand-in composes the Day-2
+claims catalyst-api writes (`crossplane.CrossplaneStandIn`).
 
 Everything is persisted (`checkpoint()`, a `SandboxFiles` Sovereign file): apiserver port, token
 and CA, the objects, the boot stage and the Flux progress, and, until the postback succeeded,
@@ -26,6 +27,7 @@ import structlog
 from pydantic import SecretStr
 
 from .cluster import SovereignApiServer, restore_objects, snapshot_objects
+from .crossplane import CrossplaneStandIn
 from .fakekube import FakeKubeState, KubeApiError
 from .fakekube.tls import ClusterCA
 from .flux import FluxProgress, FluxSimulator, SovereignInputs
@@ -106,6 +108,7 @@ class SimulatedSovereign:
         self._bearer = bearer
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._crossplane: asyncio.Task[None] | None = None
         self._server: SovereignApiServer | None = None
         self._simulator: FluxSimulator | None = None
         self._deleted = False
@@ -248,7 +251,7 @@ class SimulatedSovereign:
 
         `OSError` when a restored Sovereign's port stays taken: its kubeconfig names that
         port, so it is not moved (and its file is left as it was)."""
-        state = FakeKubeState()
+        state = FakeKubeState(addons=True)  # a Sovereign serves the add-on and claim CRDs
         restore_objects(state, self._objects)
         server = await self._serve(state)
         self._server = server
@@ -275,6 +278,12 @@ class SimulatedSovereign:
         await self.checkpoint()
         name = f"sandbox-sovereign:{self.deployment_id}"
         self._task = asyncio.create_task(self._run(), name=name)
+        crossplane = CrossplaneStandIn(
+            state, timings=self.timings, k3s_version=self.inputs.k3s_version
+        )
+        self._crossplane = asyncio.create_task(
+            crossplane.run(), name=f"sandbox-crossplane:{self.deployment_id}"
+        )
         log.info(
             "sandbox sovereign serving",
             deployment_id=self.deployment_id,
@@ -357,11 +366,12 @@ class SimulatedSovereign:
     async def stop(self, *, delete: bool = False) -> None:
         """Stop simulating and serving; `delete` also removes the persisted file (the server
         was deleted), otherwise the final state is persisted for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._crossplane):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._crossplane = None
         if delete:
             async with self._lock:
                 self._deleted = True

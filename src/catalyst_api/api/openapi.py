@@ -696,3 +696,11 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The infrastructure page and the treemap live in their own module (this one is long enough);
+# imported last because it builds on the helpers above.
+from .openapi_infra import INFRA_OPERATIONS, INFRA_SCHEMAS  # noqa: E402
+
+OPERATIONS.update(INFRA_OPERATIONS)
+SCHEMAS.update(INFRA_SCHEMAS)

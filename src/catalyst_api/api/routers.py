@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import deployments, health, jobs, k8scache, wizard
+from . import dashboard, deployments, health, infrastructure, jobs, k8scache, wizard
 
 __all__ = ["ROUTERS"]
 
@@ -14,4 +14,6 @@ ROUTERS: list[APIRouter] = [
     deployments.router,
     jobs.router,
     k8scache.router,
+    infrastructure.router,
+    dashboard.router,
 ]

@@ -1,9 +1,10 @@
 """The kinds registry: which resource types the cache holds, by wire name.
 
 `DEFAULT_KINDS` is the earliest upstream list found (spec §6.4: "23 entries", of which its
-table names 22, all here) plus the three Flux
-kinds the sandbox and Phase 1 care about. `event` is deliberately absent (an unbounded informer
-OOM-looped upstream, #2125) and `KindRegistry.add` refuses it, so neither the ConfigMap nor the
+table names 22, all here) plus the three Flux kinds the sandbox and Phase 1 care about,
+`vcluster.io` vclusters and the eight `infra.openova.io` Day-2 claim kinds the infrastructure
+page reads (issue 13). `event` is deliberately absent (an unbounded informer OOM-looped
+upstream, #2125) and `KindRegistry.add` refuses it, so neither the ConfigMap nor the
 kinds file can bring it back. Extensions use the ConfigMap CSV format
 (`name,group,version,resource,namespaced[,sensitive]`), merged on top of the defaults.
 """
@@ -52,6 +53,7 @@ def _k(
 
 
 _HCLOUD = "hcloud.crossplane.io"
+_INFRA = "infra.openova.io"
 DEFAULT_KINDS: tuple[Kind, ...] = (
     _k("namespace", "", "v1", "namespaces", False),
     _k("node", "", "v1", "nodes", False),
@@ -78,6 +80,22 @@ DEFAULT_KINDS: tuple[Kind, ...] = (
     _k("helmrelease", "helm.toolkit.fluxcd.io", "v2", "helmreleases", True),
     _k("kustomization", "kustomize.toolkit.fluxcd.io", "v1", "kustomizations", True),
     _k("gitrepository", "source.toolkit.fluxcd.io", "v1", "gitrepositories", True),
+    # The infrastructure page (issue 13): vCluster's own API group, as the original reads it,
+    # and the Day-2 Crossplane claims catalyst-api writes (namespace `catalyst-day2`).
+    _k("vcluster.io", "vcluster.io", "v1alpha1", "vclusters", True),
+    *(
+        _k(f"{noun}claim", _INFRA, "v1alpha1", f"{noun}claims", True)
+        for noun in (
+            "region",
+            "cluster",
+            "vcluster",
+            "nodepool",
+            "loadbalancer",
+            "peering",
+            "firewallrule",
+            "nodeaction",
+        )
+    ),
 )
 
 _SHORT = {

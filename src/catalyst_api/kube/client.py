@@ -34,6 +34,7 @@ from lightkube.generic_resource import create_global_resource, create_namespaced
 from lightkube.models.authorization_v1 import ResourceAttributes, SubjectAccessReviewSpec
 from lightkube.resources.authorization_v1 import SubjectAccessReview
 from lightkube.resources.core_v1 import Pod, PodLog
+from lightkube.types import CascadeType, PatchType
 
 from .errors import KubeConfigError, KubeConnectionError, status_from_body, translate
 from .resources import ObjectList, PodInfo, ResourceRef, WatchEvent
@@ -224,6 +225,39 @@ class KubeClient:
                 )
             )
         return out
+
+    # --- writes --------------------------------------------------------------------------------
+
+    async def create_object(self, ref: ResourceRef, obj: Obj) -> Obj:
+        """Create `obj` (in its `metadata.namespace` for a namespaced `ref`); returns the
+        stored object. `KubeStatusError` 409 when the name is taken."""
+        try:
+            return dict(await self._api.create(_resource_class(ref).from_dict(obj)))
+        except (httpx2.HTTPError, OSError, ValueError) as exc:
+            raise translate(exc) from None
+
+    async def merge_patch_object(
+        self, ref: ResourceRef, *, namespace: str | None, name: str, patch: Obj
+    ) -> Obj:
+        """JSON-merge-patch one object; returns it. `KubeNotFound` when absent."""
+        try:
+            patched = await self._api.patch(
+                _resource_class(ref), name, patch, namespace=namespace, patch_type=PatchType.MERGE
+            )
+            return dict(patched)
+        except (httpx2.HTTPError, OSError, ValueError) as exc:
+            raise translate(exc) from None
+
+    async def delete_object(
+        self, ref: ResourceRef, *, namespace: str | None, name: str, foreground: bool = False
+    ) -> None:
+        """Delete one object (`propagationPolicy=Foreground` with `foreground`);
+        `KubeNotFound` when absent."""
+        cascade = CascadeType.FOREGROUND if foreground else None
+        try:
+            await self._api.delete(_resource_class(ref), name, namespace=namespace, cascade=cascade)
+        except (httpx2.HTTPError, OSError, ValueError) as exc:
+            raise translate(exc) from None
 
     # --- streams ---------------------------------------------------------------------------
 

@@ -49,7 +49,8 @@ class Component:
 
     `target_namespace`: where its chart installs; `depends_on`: component ids of its
     HelmRelease's `spec.dependsOn`; `retry_phase`: its name in the original's Phase 1 retry
-    list; `install_seconds`: how long its Helm install takes in the sandbox at speed 1.
+    list; `install_seconds`: how long its Helm install takes in the sandbox at speed 1;
+    `family`: its product family (spine, pilot, fabric…), the dashboard treemap's grouping.
     """
 
     id: str
@@ -57,6 +58,7 @@ class Component:
     depends_on: tuple[str, ...] = ()
     retry_phase: str = ""
     install_seconds: float = 3.0
+    family: str = "other"
 
     @property
     def release(self) -> str:
@@ -69,36 +71,45 @@ class Component:
 
 
 COMPONENTS: tuple[Component, ...] = (
-    Component(id="cilium", target_namespace="kube-system", install_seconds=4.0),
+    Component(id="cilium", family="spine", target_namespace="kube-system", install_seconds=4.0),
     Component(
         id="cert-manager",
+        family="spine",
         target_namespace="cert-manager",
         depends_on=("cilium",),
         install_seconds=3.0,
     ),
     Component(
-        id="flux", target_namespace="flux-system", depends_on=("cert-manager",), install_seconds=2.5
+        id="flux",
+        family="spine",
+        target_namespace="flux-system",
+        depends_on=("cert-manager",),
+        install_seconds=2.5,
     ),
     Component(
         id="crossplane",
+        family="spine",
         target_namespace="crossplane-system",
         depends_on=("flux",),
         install_seconds=4.0,
     ),
     Component(
         id="sealed-secrets",
+        family="spine",
         target_namespace="kube-system",
         depends_on=("cert-manager",),
         install_seconds=2.0,
     ),
     Component(
         id="spire",
+        family="pilot",
         target_namespace="spire-system",
         depends_on=("cert-manager",),
         install_seconds=3.5,
     ),
     Component(
         id="nats-jetstream",
+        family="fabric",
         target_namespace="nats-system",
         depends_on=("spire",),
         retry_phase="jetstream",
@@ -106,19 +117,28 @@ COMPONENTS: tuple[Component, ...] = (
     ),
     Component(
         id="openbao",
+        family="pilot",
         target_namespace="openbao",
         depends_on=("spire",),
         install_seconds=4.0,
     ),
     Component(
         id="keycloak",
+        family="pilot",
         target_namespace="keycloak",
         depends_on=("cert-manager",),
         install_seconds=5.0,
     ),
-    Component(id="gitea", target_namespace="gitea", depends_on=("keycloak",), install_seconds=3.5),
+    Component(
+        id="gitea",
+        family="fabric",
+        target_namespace="gitea",
+        depends_on=("keycloak",),
+        install_seconds=3.5,
+    ),
     Component(
         id="catalyst-platform",
+        family="fabric",
         target_namespace="catalyst-system",
         depends_on=("gitea",),
         retry_phase="bp-catalyst-platform",

@@ -162,6 +162,20 @@ ADDON_CRDS: tuple[tuple[str, str, str, str, bool, tuple[str, ...]], ...] = (
     (_HCLOUD, "v1alpha1", "Network", "networks", False, ()),
     (_HCLOUD, "v1alpha1", "Volume", "volumes", False, ()),
     ("vcluster.com", "v1alpha1", "VCluster", "vclusters", True, ()),
+    ("vcluster.io", "v1alpha1", "VCluster", "vclusters", True, ()),
+    *(
+        ("infra.openova.io", "v1alpha1", f"{kind}Claim", f"{kind.lower()}claims", True, ())
+        for kind in (
+            "Region",
+            "Cluster",
+            "VCluster",
+            "NodePool",
+            "LoadBalancer",
+            "Peering",
+            "FirewallRule",
+            "NodeAction",
+        )
+    ),
     ("wgpolicyk8s.io", "v1alpha2", "PolicyReport", "policyreports", True, ("polr",)),
     (
         "wgpolicyk8s.io",
@@ -173,7 +187,8 @@ ADDON_CRDS: tuple[tuple[str, str, str, str, bool, tuple[str, ...]], ...] = (
     ),
 )
 """(group, version, kind, plural, namespaced, short names) of the add-on CRDs of §6.4's
-default kinds (Crossplane hcloud, vCluster, Kyverno policy reports)."""
+default kinds (Crossplane hcloud, vCluster under both groups, Kyverno policy reports) and the
+Day-2 Crossplane claims (`infra.openova.io`) the infrastructure page writes."""
 
 _READY = '.status.conditions[?(@.type=="Ready")]'
 FLUX_COLUMNS: tuple[dict[str, str], ...] = (
