@@ -89,13 +89,26 @@ def _route_key(scope: Scope) -> tuple[str, str] | None:
     return (str(scope.get("method", "")), path) if path else None
 
 
+class _NotRegistered(NotFound):
+    """The k8scache routes' text 404 for a cluster it does not hold."""
+
+    content_type = "text/plain; charset=utf-8"
+
+    def __init__(self, cluster: str) -> None:
+        super().__init__("not-registered")
+        self.cluster = cluster
+
+    def text(self) -> str:
+        return f"sovereign {self.cluster!r} is not registered in the k8scache\n"
+
+
 def _hidden(kind: str, ident: str) -> CatalystError:
     if kind == "text":
         return DeploymentNotFound()
     if kind == "exec":
         return NotFound("execution-not-found")
     if kind == "k8s":
-        return NotFound("not-registered", f"sovereign {ident!r} is not registered")
+        return _NotRegistered(ident)
     return NotFound("deployment-not-found")
 
 
