@@ -12,7 +12,9 @@ from support.fakes import ScriptedProvisioner
 from support.logs import audit_records
 from support.waiting import wait_for, wait_status
 
-KUBECONFIG = b"apiVersion: v1\nkind: Config\nusers:\n- name: a\n  user:\n    token: KUBE_CANARY_77\n"
+KUBECONFIG = (
+    b"apiVersion: v1\nkind: Config\nusers:\n- name: a\n  user:\n    token: KUBE_CANARY_77\n"
+)
 
 
 def _counter(url: str, action: str, outcome: str) -> float:
@@ -84,7 +86,9 @@ def test_required_mode_audits_principals_and_denials_and_leaks_no_credential(  #
     assert jwt_dep.status_code == 201
     responses = [
         httpx.get(f"{url}/api/v1/deployments/{dep}/kubeconfig", headers=op),  # 403
-        httpx.get(f"{url}/api/v1/deployments", headers={"Authorization": "Bearer cat_WRONG_CANARY"}),
+        httpx.get(
+            f"{url}/api/v1/deployments", headers={"Authorization": "Bearer cat_WRONG_CANARY"}
+        ),
         httpx.get(f"{url}/api/v1/deployments", headers={"Authorization": f"Bearer {expired_jwt}"}),
         httpx.get(f"{url}/api/v1/deployments/{dep}", headers=realm.headers("operator2")),  # 404
         httpx.get(f"{url}/api/v1/deployments/{dep}/events?access_token={canary_jwt}"),  # 401
@@ -95,8 +99,10 @@ def test_required_mode_audits_principals_and_denials_and_leaks_no_credential(  #
         assert sse.status_code == 404  # jay's token, otto's deployment: hidden
     assert [r.status_code for r in responses] == [403, 401, 401, 404, 401]
     wait_for(  # the run (and its kubeconfig postback) has finished
-        lambda: httpx.get(f"{url}/api/v1/deployments/{dep}", headers=op).json()["status"]
-        in {"ready", "failed"},
+        lambda: (
+            httpx.get(f"{url}/api/v1/deployments/{dep}", headers=op).json()["status"]
+            in {"ready", "failed"}
+        ),
         timeout=15,
     )
 

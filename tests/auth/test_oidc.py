@@ -67,7 +67,7 @@ def test_symmetric_and_unsigned_tokens_are_refused(realm) -> None:  # type: igno
     public_pem = issuer.key.jwk()["n"]
     hs = jwt.encode({**claims, "groups": ["catalyst-admin"]}, public_pem, algorithm="HS256")
     assert _get(realm, hs).status_code == 401
-    none = jwt.encode({**claims, "groups": ["catalyst-admin"]}, None, algorithm="none")
+    none = jwt.encode({**claims, "groups": ["catalyst-admin"]}, "", algorithm="none")
     assert _get(realm, none).status_code == 401
 
 

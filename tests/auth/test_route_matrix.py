@@ -162,11 +162,15 @@ def test_another_users_deployment_looks_unknown(realm, world, key, log_text) -> 
     assert resp.status_code == 404, resp.text
     as_admin_unknown = _call(client, key, unknown, "e" * 16, realm.headers("admin"))
     if as_admin_unknown.status_code == 404:
-        assert resp.text.replace(world["otto"], "ID") == as_admin_unknown.text.replace(unknown, "ID")
+        assert resp.text.replace(world["otto"], "ID") == as_admin_unknown.text.replace(
+            unknown, "ID"
+        )
     # the 404 was a denial (audited), and the owner is not denied
     own = _call(client, key, world["otto"], world["exec"], realm.headers("operator"))
     route = f"{key[0]} {key[1]}"
-    denials = {(r["who"], r["route"]) for r in audit_records(log_text()) if r["outcome"] == "denied"}
+    denials = {
+        (r["who"], r["route"]) for r in audit_records(log_text()) if r["outcome"] == "denied"
+    }
     assert ("olga", route) in denials
     assert ("otto", route) not in denials
     if own.status_code != 404:

@@ -40,6 +40,7 @@ class OidcIssuer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                body: dict[str, Any]
                 if self.path == "/.well-known/openid-configuration":
                     body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks"}
                 elif self.path == "/jwks":
@@ -67,7 +68,9 @@ class OidcIssuer:
         old, self.key = self.key, _Key()
         return old
 
-    def sign(self, key: _Key | None = None, headers: dict[str, Any] | None = None, **claims: Any) -> str:
+    def sign(
+        self, key: _Key | None = None, headers: dict[str, Any] | None = None, **claims: Any
+    ) -> str:
         now = int(time.time())
         body: dict[str, Any] = {
             "iss": self.url,
