@@ -200,3 +200,16 @@ def test_public_routes_need_nothing(realm) -> None:  # type: ignore[no-untyped-d
     assert ready["checks"]["auth"] == {"ok": True, "mode": "required"}
     assert httpx.get(f"{realm.url}/metrics").status_code == 200
     assert httpx.get(f"{realm.url}/openapi.json").status_code == 200
+
+
+def test_openapi_documents_401_and_403_on_every_protected_route(realm) -> None:  # type: ignore[no-untyped-def]
+    doc = httpx.get(f"{realm.url}/openapi.json").json()
+    for (method, template), rule in ROUTE_ACCESS.items():
+        op = doc["paths"].get(template.replace(":path}", "}"), {}).get(method.lower())
+        if op is None:
+            continue  # not in the schema (health, metrics, the document itself)
+        if rule.role is None:
+            assert "401" not in op["responses"] or op.get("security") != [{"apiBearer": []}, {}]
+            continue
+        assert {"401", "403"} <= set(op["responses"]), (method, template)
+        assert {"apiBearer": []} in op["security"]
