@@ -31,6 +31,8 @@ def test_key_rotation_mid_test_is_followed(realm) -> None:  # type: ignore[no-un
     # the rotated-out key is no longer published: its tokens stop verifying
     stale = issuer.sign(old, preferred_username="kim", groups=["catalyst-viewer"])
     assert _get(realm, stale).status_code == 401
+    # a token verified (and remembered) before the rotation is forgotten with its key
+    assert _get(realm, first).status_code == 401
 
 
 def test_forged_kid_spam_cannot_hammer_the_issuer(realm) -> None:  # type: ignore[no-untyped-def]

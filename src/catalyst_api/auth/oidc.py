@@ -5,13 +5,18 @@ The issuer's `/.well-known/openid-configuration` names the JWKS; the key set is 
 most `REFETCH_BURST` times per `REFETCH_WINDOW` so forged key ids cannot hammer the issuer.
 Only asymmetric algorithms are accepted; `iss`, `aud`, `exp` are required, `nbf` is checked
 when present, all with `LEEWAY` seconds of clock skew.
+
+A verified token is remembered (by its SHA-256, at most `VERIFIED_MAX` of them) for
+`VERIFIED_TTL` seconds, never past its `exp`, and forgotten whenever the key set changes: a
+signature check costs more than the rest of a request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +34,8 @@ LEEWAY = 30
 JWKS_TTL = 3600.0
 REFETCH_WINDOW = 10.0
 REFETCH_BURST = 3
+VERIFIED_TTL = 60.0
+VERIFIED_MAX = 4096
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
 
 
@@ -75,6 +82,8 @@ class OidcVerifier:
         self._fetched_at: float | None = None
         self._refetches: deque[float] = deque()
         self._lock = asyncio.Lock()
+        # sha256(token) → (principal, remembered until (monotonic), exp (epoch seconds))
+        self._verified: OrderedDict[bytes, tuple[Principal, float, float]] = OrderedDict()
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
@@ -106,6 +115,7 @@ class OidcVerifier:
                 continue
             keys[str(raw.get("kid", ""))] = key
         self._keys = keys
+        self._verified.clear()
         self._fetched_at = self._clock()
         log.info("oidc: signing keys loaded", issuer=self.issuer, keys=len(keys))
 
@@ -126,8 +136,35 @@ class OidcVerifier:
             raise TokenRejected("the token's signing key is not one of the issuer's")
         return key
 
+    def _remembered(self, digest: bytes) -> Principal | None:
+        hit = self._verified.get(digest)
+        if hit is None:
+            return None
+        principal, until, exp = hit
+        if until < self._clock() or time.time() > exp + LEEWAY:
+            del self._verified[digest]
+            return None
+        self._verified.move_to_end(digest)
+        return principal
+
+    def _remember(self, digest: bytes, principal: Principal, exp: Any) -> None:
+        if not isinstance(exp, int | float):
+            return
+        self._verified[digest] = (principal, self._clock() + VERIFIED_TTL, float(exp))
+        while len(self._verified) > VERIFIED_MAX:
+            self._verified.popitem(last=False)
+
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; `TokenRejected` otherwise."""
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._remembered(digest)
+        if known is not None:
+            return known
+        principal, exp = await self._verify(token)
+        self._remember(digest, principal, exp)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -152,4 +189,4 @@ class OidcVerifier:
         if not isinstance(name, str) or not name.strip():
             raise TokenRejected("the token names no subject")
         role = role_from_names(_names(_claim(claims, self.roles_claim)))
-        return Principal(name.strip(), role, "oidc")
+        return Principal(name.strip(), role, "oidc"), claims.get("exp")
