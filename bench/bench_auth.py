@@ -27,10 +27,9 @@ import orjson
 from bench._serving import ROOT, server_process
 
 sys.path.insert(0, str(ROOT / "tests"))  # the tests' local OIDC issuer (support/oidc.py)
-from support.oidc import oidc_issuer  # noqa: E402
-
-from catalyst_api.auth import Role  # noqa: E402
-from catalyst_api.auth.startup import mint_into  # noqa: E402
+from catalyst_api.auth import Role
+from catalyst_api.auth.startup import mint_into
+from support.oidc import oidc_issuer
 
 ROUNDS = 10
 GETS_PER_ROUND = 100
@@ -120,7 +119,7 @@ def main() -> bool:
                 servers[mode] = (base, {"Authorization": f"Bearer {bearer}"} if bearer else {})
             gets: dict[str, list[float]] = {m: [] for m in servers}
             connects: dict[str, list[float]] = {m: [] for m in servers}
-            for mode, (base, headers) in servers.items():  # warm-up (JWKS fetch, caches)
+            for base, headers in servers.values():  # warm-up (JWKS fetch, caches)
                 _gets(base, headers)
                 _connects(base, headers)
             for _ in range(ROUNDS):
