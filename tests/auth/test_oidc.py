@@ -48,10 +48,11 @@ def test_forged_kid_spam_cannot_hammer_the_issuer(realm) -> None:  # type: ignor
 @pytest.mark.parametrize(
     ("claims", "ok"),
     [
-        ({"nbf": int(time.time()) + 3600}, False),  # not yet valid
-        ({"nbf": int(time.time()) + 5}, True),  # within the leeway
-        ({"exp": int(time.time()) - 5}, True),  # within the leeway
-        ({"exp": int(time.time()) - 3600}, False),
+        # times are offsets from now, applied when the test runs (not at collection)
+        ({"nbf": 3600}, False),  # not yet valid
+        ({"nbf": 5}, True),  # within the leeway
+        ({"exp": -5}, True),  # within the leeway
+        ({"exp": -3600}, False),
         ({"iss": "https://elsewhere.example"}, False),
         ({"aud": ["other", "catalyst-api"]}, True),
         ({"aud": None}, False),  # missing audience
@@ -59,7 +60,9 @@ def test_forged_kid_spam_cannot_hammer_the_issuer(realm) -> None:  # type: ignor
     ],
 )
 def test_claims_are_checked(realm, claims, ok: bool) -> None:  # type: ignore[no-untyped-def]
-    token = realm.issuer.sign(groups=["catalyst-viewer"], **claims)
+    now = int(time.time())
+    timed = {k: now + v if k in ("nbf", "exp") and v is not None else v for k, v in claims.items()}
+    token = realm.issuer.sign(groups=["catalyst-viewer"], **timed)
     assert _get(realm, token).status_code == (200 if ok else 401)
 
 
