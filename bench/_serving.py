@@ -33,8 +33,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(port: int, data: Path, provisioner: Provisioner) -> None:
-    """Run catalyst-api as `catalyst-api serve` does, every directory under `data`."""
+def serve(
+    port: int, data: Path, provisioner: Provisioner, env: dict[str, str] | None = None
+) -> None:
+    """Run catalyst-api as `catalyst-api serve` does, every directory under `data`; `env`
+    adds settings."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -48,6 +51,7 @@ def serve(port: int, data: Path, provisioner: Provisioner) -> None:
             "CATALYST_EXECUTIONS_DIR": str(data / "executions"),
             "CATALYST_TOFU_WORKDIR": str(data / "tofu"),
             "CATALYST_K8SCACHE_SNAPSHOT_DIR": str(data / "cache"),
+            **(env or {}),
         }
     )
     app = create_app(settings, overrides=Overrides(provisioner=provisioner))

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from . import __version__
 from .api import ROUTERS, AccessLogMiddleware, CorsMiddleware, install_error_handlers
+from .api.access import AuditMiddleware, authorize
 from .api.openapi import install_openapi
 from .config import Settings
 from .metrics import Metrics
@@ -45,8 +46,9 @@ def create_app(settings: Settings, *, overrides: Overrides | None = None) -> Fas
     )
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(authorize)])
     install_openapi(app)
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(AccessLogMiddleware, metrics=lambda: access_metrics.get("current"))
     app.add_middleware(CorsMiddleware, origin=settings.cors_origin)
     return app

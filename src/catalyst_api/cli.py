@@ -1,4 +1,4 @@
-"""`catalyst-api` command line: `serve`, `fake-kube` and the `deployments` client.
+"""`catalyst-api` command line: `serve`, `fake-kube`, `tokens` and the `deployments` client.
 
 Settings are read here, once, from the environment (plus flags) and handed down.
 
@@ -82,6 +82,10 @@ def _serve_environ(data_dir: str | None) -> dict[str, str]:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import structlog
+
+    from .auth.startup import check_auth, open_mode_warning
+    from .auth.tokens import TokenFileError
     from .config import ConfigError, Settings
     from .logs import configure_logging
     from .runtime import tune_interpreter
@@ -99,17 +103,69 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         overrides["sandbox_speed"] = args.sandbox_speed
     if args.sandbox_fail is not None:
         overrides["sandbox_fail_components"] = args.sandbox_fail
+    if args.auth is not None:
+        overrides["auth_mode"] = args.auth
+    environ = _serve_environ(args.data_dir)
     try:
-        settings = Settings.from_env(_serve_environ(args.data_dir), **overrides)
+        if args.auth == "required" and args.sandbox:
+            _sandbox_admin_token(environ, args)
+        settings = Settings.from_env(environ, **overrides)
+        check_auth(settings)
         sandbox = _sandbox("wiring") if settings.sandbox else None
-    except (ConfigError, SandboxNotInstalled) as exc:
+    except (ConfigError, SandboxNotInstalled, TokenFileError) as exc:
         print(f"catalyst-api: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if (warning := open_mode_warning(settings, args.host)) is not None:
+        structlog.get_logger("catalyst_api.auth").warning(warning)
     tune_interpreter()
     app = _build_app(settings, host=args.host, sandbox=sandbox)
     config = uvicorn_config(app, settings, host=args.host)
     StagedServer(config, grace=settings.shutdown_grace.total_seconds()).run()
+    return 0
+
+
+def _sandbox_admin_token(environ: dict[str, str], args: argparse.Namespace) -> None:
+    """`serve --sandbox --auth required`: without a tokens file, mint an admin token into
+    `<data-dir>/auth-tokens` (0600), point CATALYST_AUTH_TOKENS_FILE at it, say how to use it."""
+    from .auth import Role
+    from .auth.startup import mint_into
+
+    if environ.get("CATALYST_AUTH_TOKENS_FILE", "").strip():
+        return
+    base = Path(args.data_dir or ".catalyst").absolute()
+    _private_root(base)
+    path = base / "auth-tokens"
+    token = mint_into(path, "sandbox-admin", Role.ADMIN)
+    environ["CATALYST_AUTH_TOKENS_FILE"] = str(path)
+    print(
+        f"catalyst-api: CATALYST_AUTH_MODE=required; an admin token was added to {path}:\n"
+        f"  export CATALYST_API_TOKEN={token}\n"
+        f'  curl -H "Authorization: Bearer $CATALYST_API_TOKEN" '
+        f"http://{args.host}:{args.port or 8080}/api/v1/deployments",
+        file=sys.stderr,
+    )
+
+
+def _cmd_tokens(argv: list[str]) -> int:
+    """`catalyst-api tokens create NAME --role R`: print a new token once, and its line."""
+    from .auth import Role, mint_token
+    from .auth.tokens import token_line
+
+    parser = argparse.ArgumentParser(
+        prog="catalyst-api tokens", description="API tokens for CATALYST_AUTH_MODE=required"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="mint a token: prints it once, and the line to add")
+    create.add_argument("name", help="the principal's name (audit log, owner, k8scache SAR user)")
+    create.add_argument("--role", required=True, choices=[r.label for r in Role])
+    args = parser.parse_args(argv)
+    if not args.name.strip() or any(c.isspace() for c in args.name):
+        parser.error("NAME must be non-empty and without whitespace")
+    token, digest = mint_token()
+    print(f"token (shown once; give it to {args.name}): {token}")
+    print("line to add to the CATALYST_AUTH_TOKENS_FILE Secret:")
+    print(token_line(digest, args.name, Role[args.role.upper()]))
     return 0
 
 
@@ -160,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_sovereigns(args_list[1:])
     if args_list and args_list[0] == "infra":
         return _cmd_infra(args_list[1:])
+    if args_list and args_list[0] == "tokens":
+        return _cmd_tokens(args_list[1:])
     parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
@@ -184,12 +242,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="COMPONENT[,...]",
         help="bootstrap-kit components the sandbox makes fail",
     )
+    serve.add_argument(
+        "--auth",
+        choices=("open", "required"),
+        default=None,
+        help="CATALYST_AUTH_MODE; with --sandbox, `required` mints an admin token into the "
+        "data dir when no tokens file is set",
+    )
     sub.add_parser("fake-kube", help="run a fake kube-apiserver (see fake-kube --help)")
     sub.add_parser("deployments", help="client for a running catalyst-api (see deployments --help)")
     sub.add_parser("sovereigns", help="read a Sovereign's cached objects (see sovereigns --help)")
     sub.add_parser(
         "infra", help="a Sovereign's infrastructure and Day-2 changes (see infra --help)"
     )
+    sub.add_parser("tokens", help="mint API tokens (see tokens create --help)")
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _cmd_serve(args)

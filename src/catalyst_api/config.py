@@ -11,12 +11,14 @@ object down. An empty value counts as unset. A value that cannot be parsed stops
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -117,6 +119,15 @@ def _positive_duration(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(_positive_duration)]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _default_tofu_binary() -> str:
@@ -375,6 +386,55 @@ class Settings(BaseSettings):
         description="Budget of each direct apiserver read of the infrastructure page and of "
         "each claim write, when the k8scache cannot answer (Go duration).",
     )
+    # --- Authentication and authorization (docs/SECURITY.md) -----------------------------------
+    auth_mode: str = Field(
+        "open",
+        validation_alias="CATALYST_AUTH_MODE",
+        description="`open` (the original's behaviour: no authentication, any caller can read "
+        "kubeconfigs) or `required` (every `/api/...` route but the kubeconfig PUT needs a "
+        "principal with the route's role: viewer, operator or admin).",
+    )
+    auth_tokens_file: Path | None = Field(
+        None,
+        validation_alias="CATALYST_AUTH_TOKENS_FILE",
+        description="API tokens: `sha256-hex name role` lines (mount it from a Secret; "
+        "`catalyst-api tokens create NAME --role R` prints one); re-read when it changes.",
+    )
+    auth_oidc_issuer: str = Field(
+        "",
+        validation_alias="CATALYST_AUTH_OIDC_ISSUER",
+        description="OIDC issuer URL (e.g. a Keycloak realm): JWT bearers it signs are "
+        "accepted. `https://` only (`http://` on a loopback address, for local testing).",
+    )
+    auth_oidc_audience: str = Field(
+        "",
+        validation_alias="CATALYST_AUTH_OIDC_AUDIENCE",
+        description="The `aud` every OIDC token must carry; required with the issuer.",
+    )
+    auth_oidc_roles_claim: str = Field(
+        "groups",
+        validation_alias="CATALYST_AUTH_OIDC_ROLES_CLAIM",
+        description="Claim holding the roles (`catalyst-viewer`, `catalyst-operator`, "
+        "`catalyst-admin`); a dotted path reaches nested claims (`realm_access.roles`).",
+    )
+    auth_trusted_proxies: str = Field(
+        "",
+        validation_alias="CATALYST_AUTH_TRUSTED_PROXIES",
+        description="Comma-separated CIDRs of the proxies whose user and groups headers are "
+        "believed; empty: the headers are never trusted.",
+    )
+    auth_proxy_user_header: str = Field(
+        "",
+        validation_alias="CATALYST_AUTH_PROXY_USER_HEADER",
+        description="Header carrying the proxy-authenticated user. Default: the k8scache "
+        "user header (`CATALYST_K8SCACHE_USER_HEADER`, `X-Forwarded-User`).",
+    )
+    auth_proxy_groups_header: str = Field(
+        "X-Forwarded-Groups",
+        validation_alias="CATALYST_AUTH_PROXY_GROUPS_HEADER",
+        description="Header carrying the proxy user's groups, comma-separated (the same role "
+        "names as the OIDC claim).",
+    )
 
     # --- Sandbox -------------------------------------------------------------------------------
     sandbox: bool = Field(
@@ -424,6 +484,56 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CATALYST_SHUTDOWN_GRACE must exceed CATALYST_SHUTDOWN_RUNS_GRACE: "
                 f"{format_go_duration(self.shutdown_grace)} <= {format_go_duration(runs)}"
+            )
+        return self
+
+    @field_validator("auth_mode")
+    @classmethod
+    def _auth_mode(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode not in ("open", "required"):
+            raise ValueError("must be `open` or `required`")
+        return mode
+
+    @field_validator("auth_trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                try:
+                    ipaddress.ip_network(part, strict=False)
+                except ValueError:
+                    raise ValueError(f"not a CIDR: {part!r}") from None
+        return value
+
+    @field_validator("auth_oidc_issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        issuer = value.strip().rstrip("/")
+        if not issuer:
+            return ""
+        url = urlsplit(issuer)
+        if url.scheme == "https" and url.hostname:
+            return issuer
+        if url.scheme == "http" and url.hostname and _is_loopback(url.hostname):
+            return issuer
+        raise ValueError("must be an https:// URL (http:// only on a loopback address)")
+
+    @model_validator(mode="after")
+    def _auth_sources(self) -> Settings:
+        if self.auth_oidc_issuer and not self.auth_oidc_audience.strip():
+            raise ValueError(
+                "CATALYST_AUTH_OIDC_AUDIENCE must be set with CATALYST_AUTH_OIDC_ISSUER"
+            )
+        if self.auth_mode == "required" and not (
+            self.auth_tokens_file is not None
+            or self.auth_oidc_issuer
+            or self.auth_trusted_proxies.strip()
+        ):
+            raise ValueError(
+                "CATALYST_AUTH_MODE=required needs a source of principals: "
+                "CATALYST_AUTH_TOKENS_FILE, CATALYST_AUTH_OIDC_ISSUER or "
+                "CATALYST_AUTH_TRUSTED_PROXIES"
             )
         return self
 

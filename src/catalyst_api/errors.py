@@ -57,12 +57,14 @@ class CatalystError(Exception):
         *,
         extra: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail or code)
         self.code = code
         self.detail = detail
         self.extra = extra or {}
         self._body = body
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         """The JSON body: `{"error": code, "detail": detail, **extra}` unless overridden."""

@@ -54,6 +54,12 @@ class Metrics:
             "Deployment events emitted (and queued for the durable log)",
             registry=self.registry,
         )
+        self.audit_events = Counter(
+            "catalyst_audit_events_total",
+            "Audited requests (create, retry, destroy, kubeconfig GET/PUT, denials) by outcome",
+            ["action", "outcome"],
+            registry=self.registry,
+        )
         self.tofu_runs = Counter(
             "catalyst_tofu_runs_total",
             "OpenTofu steps by step and outcome",

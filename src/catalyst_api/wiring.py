@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import structlog
 
+from .auth import AuditTrail, Authenticator, build_authenticator
 from .config import Settings
 from .deployments import (
     Collaborators,
@@ -83,6 +84,8 @@ class Services:
     jobs: JobsService | None = None
     watches: LiveWatches | None = None
     infrastructure: InfrastructureService | None = None
+    authenticator: Authenticator | None = None  # None: CATALYST_AUTH_MODE=open
+    audit: AuditTrail | None = None
 
 
 def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
@@ -268,6 +271,8 @@ async def build_services(
             jobs=jobs,
             watches=watches,
             infrastructure=infrastructure,
+            authenticator=build_authenticator(settings, http),
+            audit=AuditTrail(metrics.audit_events),
         )
         metrics.live.status_counts = service.status_counts
         metrics.live.sse_subscribers = hub.subscriber_total

@@ -409,3 +409,80 @@ def _open(server: LiveServer, request: bytes) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     sock.sendall(request)
     return sock
+
+
+def _required_server(
+    kubes: tuple[FakeKubeThread, FakeKubeThread],
+    make_settings: Callable[..., Settings],
+    data_root: Path,
+    start_server: Callable[..., LiveServer],
+    proxies: str,
+) -> tuple[LiveServer, dict[str, str]]:
+    from catalyst_api.auth import Role
+    from catalyst_api.auth.startup import mint_into
+
+    kubeconfigs = data_root / "kubeconfigs"
+    kubeconfigs.mkdir(exist_ok=True)
+    kubes[0].write_kubeconfig(kubeconfigs / "one.yaml")
+    tokens_file = data_root / "auth-tokens"
+    tokens = {name: mint_into(tokens_file, name, Role.ADMIN) for name in ("alice", "bob")}
+    overrides = Overrides(
+        provisioner=ScriptedProvisioner(postback_base="auto"),
+        phase1=ScriptedPhase1(),
+        k8scache_timings=FAST,
+    )
+    settings = make_settings(
+        CATALYST_AUTH_MODE="required",
+        CATALYST_AUTH_TOKENS_FILE=str(tokens_file),
+        CATALYST_AUTH_TRUSTED_PROXIES=proxies,
+    )
+    srv = start_server(settings, overrides)
+    auth = {"Authorization": f"Bearer {tokens['alice']}"}
+    wait_for(lambda: _get(srv, "one/k8s/sync", headers=auth).json()["synced"].get("pod") is True)
+    return srv, tokens
+
+
+def test_required_mode_sar_asks_for_the_principal_never_skips_for_an_empty_user(
+    kubes: tuple[FakeKubeThread, FakeKubeThread],
+    make_settings: Callable[..., Settings],
+    data_root: Path,
+    start_server: Callable[..., LiveServer],
+) -> None:
+    srv, tokens = _required_server(kubes, make_settings, data_root, start_server, "")
+
+    def names(who: str, user_header: str) -> list[str]:
+        headers = {"Authorization": f"Bearer {tokens[who]}", "X-Forwarded-User": user_header}
+        return _names(_get(srv, "one/k8s/pod", headers=headers))
+
+    assert names("alice", "") == ["p1", "p3", "p5"]
+    assert names("bob", "") == []  # an empty user header no longer skips SAR
+    assert names("bob", "alice") == []  # nor does the header name someone else
+    assert _get(srv, "one/k8s/pod", headers={"X-Forwarded-User": "alice"}).status_code == 401
+
+
+def test_trusted_proxy_headers_feed_sar_and_untrusted_ones_are_ignored(
+    kubes: tuple[FakeKubeThread, FakeKubeThread],
+    make_settings: Callable[..., Settings],
+    data_root: Path,
+    start_server: Callable[..., LiveServer],
+) -> None:
+    srv, _ = _required_server(kubes, make_settings, data_root, start_server, "127.0.0.1/32")
+    proxied = {"X-Forwarded-User": "alice", "X-Forwarded-Groups": "staff,catalyst-admin"}
+    assert _names(_get(srv, "one/k8s/pod", headers=proxied)) == ["p1", "p3", "p5"]
+    no_role = {"X-Forwarded-User": "alice", "X-Forwarded-Groups": "staff"}
+    assert _get(srv, "one/k8s/pod", headers=no_role).status_code == 403
+
+
+def test_proxy_headers_from_an_untrusted_address_are_ignored(
+    kubes: tuple[FakeKubeThread, FakeKubeThread],
+    make_settings: Callable[..., Settings],
+    data_root: Path,
+    start_server: Callable[..., LiveServer],
+) -> None:
+    srv, _ = _required_server(kubes, make_settings, data_root, start_server, "192.0.2.0/24")
+    proxied = {"X-Forwarded-User": "alice", "X-Forwarded-Groups": "catalyst-admin"}
+    resp = _get(srv, "one/k8s/pod", headers=proxied)
+    assert resp.status_code == 401
+    assert resp.json()["error"] == "unauthenticated"
+    listing = httpx.get(f"{srv.url}/api/v1/deployments", headers=proxied)
+    assert listing.status_code == 401

@@ -14,6 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from ..deployments import KUBECONFIG_MAX_BYTES
 from ..errors import InvalidRequest, PayloadTooLarge, Unprocessable
 from ..events import DeploymentStream, Subscription
+from .access import principal_of, visible_owner
 from .bodies import read_capped
 from .deps import services
 from .json_stream import json_with_raw_array
@@ -51,7 +52,10 @@ def _kubeconfig_too_large() -> Unprocessable:
 async def create_deployment(request: Request) -> Response:
     """Validate and record a deployment, then provision it in the background (201)."""
     body = await read_capped(request, CREATE_MAX_BYTES, _create_too_large)
-    created = await services(request).deployments.create(body)
+    principal = principal_of(request)
+    owner = principal.name if principal is not None else ""
+    created = await services(request).deployments.create(body, owner=owner)
+    request.state.audit_deployment = created["id"]
     return json_response(created, 201)
 
 
@@ -66,7 +70,9 @@ async def list_deployments(
     svc = services(request)
     while True:  # `numEvents` of logs not indexed yet: indexed in a worker, then asked again
         with svc.hub.deferred_counts() as missing:
-            page = svc.deployments.list(status=status, limit=limit, cursor=cursor)
+            page = svc.deployments.list(
+                status=status, limit=limit, cursor=cursor, owner=visible_owner(request)
+            )
         if not missing:
             return json_response(page)
         await svc.hub.index_logs(missing)

@@ -27,7 +27,7 @@ async def _catalyst_error(_: Request, exc: Exception) -> Response:
     text = exc.text()
     if text is not None:
         return text_response(text, exc.status)
-    return json_response(exc.body(), exc.status)
+    return json_response(exc.body(), exc.status, headers=exc.headers or None)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

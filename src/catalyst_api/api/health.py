@@ -35,8 +35,9 @@ async def readyz(request: Request) -> Response:
     # A callable reports the live per-cluster sync state (informational: never fails readiness).
     k8scache: dict[str, Any] = check() if callable(check) else check
     ready = writable and bool(k8scache.get("ok", True))
+    auth = {"ok": True, "mode": svc.settings.auth_mode}
     return json_response(
-        {"ready": ready, "checks": {"store": store, "k8scache": k8scache}},
+        {"ready": ready, "checks": {"store": store, "k8scache": k8scache, "auth": auth}},
         200 if ready else 503,
     )
 

@@ -22,6 +22,7 @@ from ..k8scache.fanout import Published
 from ..k8scache.query import decode_continue, field_matcher, label_matcher, page, parse_limit
 from ..k8scache.store import Entry
 from ..timefmt import format_rfc3339
+from .access import principal_of
 from .deps import services
 from .responses import json_response, text_response
 from .stream_cap import SSE_RECONNECT_MS, refuse_when_full
@@ -50,6 +51,11 @@ def _unregistered(cluster: str) -> Response:
 
 
 def _user(request: Request) -> str:
+    """The SAR user: the authenticated principal in `required` mode (never empty there, so
+    SAR is never skipped), else the configured user header (empty skips SAR, as upstream)."""
+    principal = principal_of(request)
+    if principal is not None:
+        return principal.name
     header = services(request).settings.k8scache_user_header
     return (request.headers.get(header) or "").strip() if header else ""
 

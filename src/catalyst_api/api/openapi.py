@@ -15,6 +15,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from ..auth import Role
+from .access import ROUTE_ACCESS
+
 __all__ = ["OPERATIONS", "Operation", "install_openapi"]
 
 Schema = dict[str, Any]
@@ -131,6 +134,10 @@ SCHEMAS: dict[str, Schema] = {
         region=STRING,
         numEvents={"type": "integer"},
         error=STRING,
+        owner={
+            "type": "string",
+            "description": "The principal that created it (CATALYST_AUTH_MODE=required only).",
+        },
         result={"type": "object"},
         componentStates={"type": "object", "additionalProperties": STRING},
         phase1FinishedAt=STRING,
@@ -649,9 +656,33 @@ SECURITY_SCHEMES: Schema = {
         "type": "http",
         "scheme": "bearer",
         "description": "The one-time token minted at create and handed to cloud-init; only "
-        "its SHA-256 is stored. Any other route needs no credentials.",
-    }
+        "its SHA-256 is stored; the kubeconfig PUT's only credential in every mode.",
+    },
+    "apiBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "CATALYST_AUTH_MODE=required: an API token or an OIDC JWT (SSE routes "
+        "also take `?access_token=`), or a trusted proxy's user header. `open` mode (the "
+        "default) needs no credentials. See docs/SECURITY.md.",
+    },
 }
+UNAUTHENTICATED = Answer(
+    '`{"error": "unauthenticated"}` (CATALYST_AUTH_MODE=required): no credential, or an '
+    "unknown / expired / forged token.",
+    {JSON: _ref("Error")},
+    headers={"WWW-Authenticate": {"type": "string"}},
+)
+FORBIDDEN = _json(
+    '`{"error": "forbidden"}` (CATALYST_AUTH_MODE=required): the principal lacks the route\'s '
+    "role (viewer, operator, admin)."
+)
+
+
+def _role_of(method: str, path: str) -> Role | None:
+    for (m, template), rule in ROUTE_ACCESS.items():
+        if m == method.upper() and template.replace(":path}", "}") == path:
+            return rule.role
+    return Role.ADMIN
 
 
 def _apply(document: Schema) -> Schema:
@@ -665,6 +696,10 @@ def _apply(document: Schema) -> Schema:
         responses = {**op.responses, 500: op.responses.get(500, INTERNAL)}
         if op.body is not None:  # every body is read with a deadline (api/bodies.py)
             responses.setdefault(408, REQUEST_TIMEOUT)
+        if op.security is None and _role_of(method, path) is not None:
+            responses.setdefault(401, UNAUTHENTICATED)
+            responses.setdefault(403, FORBIDDEN)
+            target["security"] = [{"apiBearer": []}, {}]
         target["responses"] = {str(k): answer.to_openapi() for k, answer in responses.items()}
         if op.body is not None:
             target["requestBody"] = op.body.to_openapi()

@@ -111,7 +111,8 @@ class ApiClient:
     """Deployments API at `base_url`. Use as a context manager (closes the connection pool).
 
     `timeout` bounds every ordinary request (seconds); `stream_read_timeout` is the longest
-    silence tolerated on the SSE stream before it counts as broken.
+    silence tolerated on the SSE stream before it counts as broken; `token` (non-empty) is
+    sent as `Authorization: Bearer` on every request (`CATALYST_AUTH_MODE=required`).
     """
 
     def __init__(
@@ -121,8 +122,12 @@ class ApiClient:
         timeout: float = 30.0,
         stream_read_timeout: float = 45.0,
         transport: httpx.BaseTransport | None = None,
+        token: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        headers = {"User-Agent": f"catalyst-api-cli/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         self._stream_timeout = httpx.Timeout(
             timeout, connect=min(timeout, 10.0), read=max(stream_read_timeout, timeout)
@@ -131,7 +136,7 @@ class ApiClient:
             base_url=self.base_url,
             timeout=self._timeout,
             transport=transport,
-            headers={"User-Agent": f"catalyst-api-cli/{__version__}"},
+            headers=headers,
         )
 
     def __enter__(self) -> ApiClient:

@@ -1,9 +1,9 @@
 """`catalyst-api deployments …`: argument parsing and the top-level error → exit code mapping.
 
-Global options (`--api-url`, `--timeout`, `--no-color`, `--plain`) are accepted before or after
-the subcommand. Output is plain lines when stdout is not a terminal (or with `--plain`), a live
-rich view otherwise. Exit codes: 0 success/ready, 1 failed deployment or HTTP error, 2 usage
-error, 130 interrupted (Ctrl-C).
+Global options (`--api-url`, `--token`, `--timeout`, `--no-color`, `--plain`) are accepted
+before or after the subcommand. Output is plain lines when stdout is not a terminal (or with
+`--plain`), a live rich view otherwise. Exit codes: 0 success/ready, 1 failed deployment or
+HTTP error, 2 usage error, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ def _global_options(*, top_level: bool) -> argparse.ArgumentParser:
         "--api-url",
         default=default(None),
         help=f"catalyst-api base URL (env CATALYST_API_URL, default {DEFAULT_API_URL})",
+    )
+    parent.add_argument(
+        "--token",
+        default=default(None),
+        help="API token or OIDC access token, sent as a bearer (env CATALYST_API_TOKEN)",
     )
     parent.add_argument(
         "--timeout",
@@ -161,7 +166,8 @@ def deployments_main(
     console = Console(file=out, no_color=args.no_color or None, highlight=False)
     timeout = args.timeout or DEFAULT_TIMEOUT
     try:
-        with ApiClient(api_url, timeout=timeout) as client:
+        token = (args.token or env.get("CATALYST_API_TOKEN", "")).strip()
+        with ApiClient(api_url, timeout=timeout, token=token) as client:
             ctx = Context(client, out, err, console, plain, env)
             return COMMANDS[args.command](ctx, args)
     except UsageError as exc:

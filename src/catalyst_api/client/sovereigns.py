@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-url", help=f"base URL (env CATALYST_API_URL, default {DEFAULT_API_URL})"
     )
+    parser.add_argument("--token", help="bearer token (env CATALYST_API_TOKEN)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lister = sub.add_parser("list", help="list cached objects of one kind")
     lister.add_argument("id")
@@ -187,8 +188,10 @@ def sovereigns_main(
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     base = (args.api_url or env.get("CATALYST_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/")
+    token = (args.token or env.get("CATALYST_API_TOKEN", "")).strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        with httpx.Client(base_url=base, timeout=30.0) as client:
+        with httpx.Client(base_url=base, timeout=30.0, headers=headers) as client:
             if args.command == "list":
                 _print_list(_list(client, args), args.output, out)
                 return 0

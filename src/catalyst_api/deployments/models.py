@@ -244,6 +244,7 @@ class Deployment:
     dns_committed: bool = False
     failure_stage: FailureStage | None = None
     tofu_workdir: str = ""  # "" = legacy `<fqdn-dashed>` (records of older versions / the original)
+    owner: str = ""  # the creating principal (CATALYST_AUTH_MODE=required); "" = none
     # Memory only:
     bearer_token: SecretStr | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -279,6 +280,8 @@ class Deployment:
             out["failureStage"] = self.failure_stage.value
         if self.tofu_workdir:
             out["tofuWorkdir"] = self.tofu_workdir
+        if self.owner:
+            out["owner"] = self.owner
         return out
 
     @classmethod
@@ -310,6 +313,7 @@ class Deployment:
             dns_committed=raw.get("dnsCommitted") is True,
             failure_stage=_failure_stage(raw.get("failureStage")),
             tofu_workdir=_str(raw.get("tofuWorkdir")),
+            owner=_str(raw.get("owner")),
         )
 
     def state(self, num_events: int) -> DeploymentState:
@@ -327,6 +331,8 @@ class Deployment:
         }
         if self.error:
             out["error"] = self.error
+        if self.owner:
+            out["owner"] = self.owner
         if self.result is not None:
             out["result"] = self.result.to_dict()
             if self.result.component_states:

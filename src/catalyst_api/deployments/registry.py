@@ -153,11 +153,12 @@ class Registry:
             self._claimed_pool.discard((pool_key[0].strip().lower(), pool_key[1].strip().lower()))
 
     def page(
-        self, *, status: str | None, limit: int, cursor: str | None
+        self, *, status: str | None, limit: int, cursor: str | None, owner: str | None = None
     ) -> tuple[list[Deployment], str | None]:
         """Newest first; `cursor` continues after the last item of the previous page.
 
         Walks the (startedAt, id) order from the newest end: O(page) without a status filter.
+        `owner` (not None): only the deployments that principal created.
         """
         end = len(self._order)
         if cursor:
@@ -166,7 +167,7 @@ class Registry:
         found: list[Deployment] = []
         for _, dep_id in reversed(self._order[:end]):
             dep = self._by_id[dep_id]
-            if status is None or dep.status == status:
+            if (status is None or dep.status == status) and (owner is None or dep.owner == owner):
                 found.append(dep)
                 if len(found) > limit:
                     break

@@ -153,8 +153,16 @@ class DeploymentService:
             "done": stream.done,
         }
 
-    def list(self, *, status: str | None, limit: str | None, cursor: str | None) -> ListPage:
-        """`GET /api/v1/deployments`: newest first, optional status filter, cursor paging."""
+    def list(
+        self,
+        *,
+        status: str | None,
+        limit: str | None,
+        cursor: str | None,
+        owner: str | None = None,
+    ) -> ListPage:
+        """`GET /api/v1/deployments`: newest first, optional status filter, cursor paging;
+        `owner` (not None): only that principal's deployments."""
         if status is not None and status not in {s.value for s in Status}:
             raise InvalidRequest("invalid-status", f"unknown status {status!r}")
         size = DEFAULT_LIST_LIMIT
@@ -166,7 +174,9 @@ class DeploymentService:
             if size < 1:
                 raise InvalidRequest("invalid-limit", "limit must be at least 1")
             size = min(size, MAX_LIST_LIMIT)
-        page, next_cursor = self.registry.page(status=status, limit=size, cursor=cursor or None)
+        page, next_cursor = self.registry.page(
+            status=status, limit=size, cursor=cursor or None, owner=owner
+        )
         out: ListPage = {"deployments": [self.state(d) for d in page]}
         if next_cursor:
             out["nextCursor"] = next_cursor
@@ -180,8 +190,9 @@ class DeploymentService:
 
     # --- create --------------------------------------------------------------------------------
 
-    async def create(self, body: bytes) -> CreateResponse:
-        """Validate, reserve the pool subdomain, persist, start the run (spec §3.6)."""
+    async def create(self, body: bytes, *, owner: str = "") -> CreateResponse:
+        """Validate, reserve the pool subdomain, persist, start the run (spec §3.6); `owner`
+        is the creating principal (recorded, shown in the state object)."""
         self._supervisor.check_accepting()
         req = decode_create_request(body)
         stamp_server_secrets(req, self.deps.settings)
@@ -206,6 +217,7 @@ class DeploymentService:
                 kubeconfig_bearer_hash=digest,
                 bearer_token=SecretStr(plaintext),
                 tofu_workdir=new_workdir_name(fqdn, deployment_id),
+                owner=owner,
             )
             if pool_key is not None:
                 await self._pools.reserve(dep, pool_key)

@@ -54,6 +54,7 @@ class DeploymentState(TypedDict):
     region: str
     numEvents: int
     error: NotRequired[str]
+    owner: NotRequired[str]
     result: NotRequired[dict[str, object]]
     componentStates: NotRequired[dict[str, str]]
     phase1FinishedAt: NotRequired[str]
