@@ -152,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_deployments(args_list[1:])
     if args_list and args_list[0] == "sovereigns":
         return _cmd_sovereigns(args_list[1:])
+    if args_list and args_list[0] == "db":
+        from .dbcli import db_main
+
+        return db_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
@@ -179,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("fake-kube", help="run a fake kube-apiserver (see fake-kube --help)")
     sub.add_parser("deployments", help="client for a running catalyst-api (see deployments --help)")
     sub.add_parser("sovereigns", help="read a Sovereign's cached objects (see sovereigns --help)")
+    sub.add_parser("db", help="PostgreSQL backend: `db migrate`, `db import DIR`")
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _cmd_serve(args)

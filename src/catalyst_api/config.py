@@ -215,6 +215,14 @@ class Settings(BaseSettings):
         "answer 503.",
     )
 
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="CATALYST_DATABASE_URL",
+        description="PostgreSQL URL (`postgresql://user:pass@host:5432/db`). Set: records and "
+        "events live in that database (migrated at start) and several replicas can share it. "
+        "Unset: the flat files above (the embedded default).",
+    )
+
     # --- Pool domains and DNS ------------------------------------------------------------------
     pool_domain_manager_url: str = Field(
         "",
@@ -455,5 +463,10 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every non-empty secret value, for the log scrubber."""
-        secrets = (self.dynadot_api_key, self.dynadot_api_secret, self.ghcr_pull_token)
+        secrets = (
+            self.dynadot_api_key,
+            self.dynadot_api_secret,
+            self.ghcr_pull_token,
+            self.database_url,
+        )
         return [value for s in secrets if (value := s.get_secret_value())]

@@ -38,7 +38,8 @@ from .metrics import Metrics
 from .phase1 import HelmWatchRunner, JobsSeeder, LiveWatches, WatchConfig
 from .provisioner import TofuProvisioner
 from .provisioner.workdir import secure_root
-from .store import EventLog, RecordStore
+from .store.backend import open_store
+from .store.ports import EventStorage, RecordStorage
 from .wizard import WizardService
 
 __all__ = ["Overrides", "Services", "build_services"]
@@ -68,8 +69,8 @@ class Services:
 
     settings: Settings
     metrics: Metrics
-    records: RecordStore
-    eventlog: EventLog
+    records: RecordStorage
+    eventlog: EventStorage
     hub: EventHub
     kubeconfigs: KubeconfigFiles
     supervisor: RunSupervisor
@@ -165,15 +166,12 @@ async def build_services(
     scrubber.register(*settings.secret_values())
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
-        records = RecordStore(settings.deployments_dir)
-        records.open()
-        eventlog = EventLog(
-            settings.deployments_dir,
-            enabled=records.writable,
+        records, eventlog = await open_store(
+            stack,
+            directory=settings.deployments_dir,
+            database_url=settings.database_url.get_secret_value(),
             flush_interval=ov.eventlog_flush_interval,
         )
-        await eventlog.start()
-        stack.push_async_callback(eventlog.aclose)
 
         jobs = _open_jobs(settings)
         bridges = jobs.bridges if jobs is not None else None

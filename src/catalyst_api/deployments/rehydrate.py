@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 import structlog
 
-from ..store import EventLog
+from ..store import is_safe_id
+from ..store.ports import EventStorage
 from .kubeconfigs import describe_os_error
 from .lifecycle import Lifecycle
 from .machine import RestartAction
@@ -47,7 +48,7 @@ class Rehydrator:
         eventlog = self._deps.hub.eventlog
         records.remove_stale_temp_files()
 
-        def skipped(path: Path, why: str) -> None:
+        def skipped(path: object, why: str) -> None:
             log.warning("skipping unreadable deployment record", path=str(path), reason=why)
 
         loaded = resumed = 0
@@ -76,7 +77,7 @@ class Rehydrator:
             "deployments loaded",
             count=loaded,
             resumed=resumed,
-            dir=str(records.directory),
+            **records.describe(),
             persistent=records.writable,
         )
 
@@ -93,17 +94,15 @@ def _kubeconfig_problem(dep: Deployment) -> str | None:
     return None
 
 
-def _migrate_embedded_events(raw: dict[str, Any], deployment_id: str, eventlog: EventLog) -> bool:
+def _migrate_embedded_events(raw: dict[str, Any], deployment_id: str, eventlog: EventStorage) -> bool:
     """Move a record's embedded `events` (the original's format) into `<id>.events.jsonl`."""
     if "events" not in raw:
         return False
     events = raw.get("events")
     if isinstance(events, list) and events and eventlog.enabled:
-        try:
-            existing = eventlog.path_for(deployment_id).exists()
-        except ValueError:
+        if not is_safe_id(deployment_id):
             return False
-        if not existing:
+        if not eventlog.has_log(deployment_id):
             lines = []
             for seq, item in enumerate((e for e in events if isinstance(e, dict)), start=1):
                 item = dict(item)

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import structlog
 
-from ..store import EventLog
+from ..store.ports import EventStorage
 from .models import Event, rfc3339_now
 
 __all__ = ["DeploymentStream", "EventHub", "StoredEvent", "Subscription"]
@@ -143,7 +143,7 @@ class DeploymentStream:
         self,
         deployment_id: str,
         *,
-        eventlog: EventLog,
+        eventlog: EventStorage,
         capacity: int = DEFAULT_CAPACITY,
         on_emit: Callable[[Event], None] | None = None,
         on_resize: Callable[[DeploymentStream, int], None] | None = None,
@@ -409,7 +409,7 @@ class EventHub:
 
     def __init__(
         self,
-        eventlog: EventLog,
+        eventlog: EventStorage,
         *,
         capacity: int = DEFAULT_CAPACITY,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,

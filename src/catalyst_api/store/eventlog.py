@@ -422,6 +422,13 @@ class EventLog:
         for deployment_id in list(self._fds):
             self._forget_fd(deployment_id)
 
+    def has_log(self, deployment_id: str) -> bool:
+        """Whether `<id>.events.jsonl` exists (False for an unsafe id)."""
+        try:
+            return self.path_for(deployment_id).exists()
+        except ValueError:
+            return False
+
     def replace_sync(self, deployment_id: str, lines: Iterable[bytes]) -> None:
         """Atomically replace a log (migration of embedded events, compaction)."""
         if not self.enabled:

@@ -1,0 +1,57 @@
+"""`catalyst-api db migrate` and `catalyst-api db import DIR` (PostgreSQL backend).
+
+Both read `CATALYST_DATABASE_URL`; the service also migrates at start, under the same advisory
+lock, so `db migrate` is for running the migrations ahead of a rollout."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["db_main"]
+
+
+def db_main(argv: list[str]) -> int:
+    """Entry point of `catalyst-api db`."""
+    parser = argparse.ArgumentParser(prog="catalyst-api db", description=__doc__)
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("migrate", help="apply the missing schema migrations")
+    imp = sub.add_parser("import", help="load a flat-file deployments directory (idempotent)")
+    imp.add_argument("directory", type=Path, help="a CATALYST_DEPLOYMENTS_DIR")
+    args = parser.parse_args(argv)
+    url = os.environ.get("CATALYST_DATABASE_URL", "").strip()
+    if not url:
+        print("catalyst-api db: CATALYST_DATABASE_URL is not set", file=sys.stderr)
+        return 2
+
+    import psycopg
+
+    from .store.pg import Database, import_directory, migrate, redact_url
+
+    db = Database(url)
+    try:
+        db.sync_pool.open(wait=True, timeout=10)
+        with db.sync_connection() as conn:
+            applied = migrate(conn)
+        if args.action == "migrate":
+            print(f"migrations applied: {applied or 'none (up to date)'}")
+            return 0
+        if not args.directory.is_dir():
+            print(f"catalyst-api db: {args.directory} is not a directory", file=sys.stderr)
+            return 2
+        report = import_directory(db, args.directory)
+    except (psycopg.Error, OSError) as exc:
+        print(f"catalyst-api db: {redact_url(url)}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.sync_pool.close()
+    print(
+        f"imported {len(report.imported)} deployments ({report.events} events); "
+        f"{len(report.already_present)} already in the database; "
+        f"{len(report.skipped)} skipped"
+    )
+    for name, why in report.skipped:
+        print(f"  skipped {name}: {why}")
+    return 0

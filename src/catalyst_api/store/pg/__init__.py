@@ -1,0 +1,26 @@
+"""PostgreSQL backend of the store, chosen by `CATALYST_DATABASE_URL`.
+
+What: `Database` (pooled psycopg 3 connections: async for the loop, sync for worker threads),
+numbered SQL migrations applied under an advisory lock (`migrate`), `PgRecordStore` and
+`PgEventLog` with the same surface as the flat-file `RecordStore` and `EventLog`.
+Trade-off: several replicas can share one database; the flat files stay the embedded default.
+"""
+
+from .database import Database, redact_url
+from .eventlog import PgEventLog
+from .importer import ImportReport, import_directory
+from .migrate import MIGRATIONS_LOCK, applied_versions, migrate, migration_files
+from .records import PgRecordStore
+
+__all__ = [
+    "MIGRATIONS_LOCK",
+    "Database",
+    "ImportReport",
+    "PgEventLog",
+    "PgRecordStore",
+    "applied_versions",
+    "import_directory",
+    "migrate",
+    "migration_files",
+    "redact_url",
+]

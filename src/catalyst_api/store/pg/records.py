@@ -1,0 +1,99 @@
+"""Deployment records in the `deployments` table (one JSONB row per deployment, upserted)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg.types.json import Jsonb
+
+from ..ids import is_safe_id
+from ..ports import OnSkip
+from ..records import StoreError
+from .database import Database, redact_url
+
+__all__ = ["PgRecordStore"]
+
+log = structlog.get_logger(__name__)
+
+_UPSERT = (
+    "INSERT INTO deployments (id, record, updated_at) VALUES (%s, %s, now()) "
+    "ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, updated_at = now()"
+)
+
+
+class PgRecordStore:
+    """`RecordStore`'s surface over PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.writable = False
+        self.problem: str | None = None
+        self._lock = asyncio.Lock()
+
+    def open(self) -> bool:
+        """Probe the database once; never raises (a database that is down is retried by
+        every later call and reported by `/readyz`)."""
+        ok, problem = self.db.ping()
+        self.writable = True  # writes go through the pool, which reconnects
+        self.problem = problem
+        if not ok:
+            log.warning("deployment database unavailable at start", problem=problem)
+        return ok
+
+    def check_writable(self) -> tuple[bool, str | None]:
+        return self.db.ping()
+
+    def describe(self) -> dict[str, str]:
+        return {"database": redact_url(self.db.url)}
+
+    def save_sync(self, deployment_id: str, record: dict[str, Any]) -> None:
+        if not is_safe_id(deployment_id):
+            raise StoreError(f"unsafe deployment id {deployment_id!r}")
+        with self.db.sync_connection() as conn:
+            conn.execute(_UPSERT, (deployment_id, Jsonb(record)))
+
+    async def save(self, deployment_id: str, record: dict[str, Any]) -> bool:
+        """Upsert one record; failures are logged, not raised (like the file store).
+        Saves are serialized so a later state never loses to an earlier one."""
+        if not is_safe_id(deployment_id):
+            log.warning("deployment record save failed", deployment_id=deployment_id)
+            return False
+        async with self._lock:
+            try:
+                async with self.db.pool.connection() as conn:
+                    await conn.execute(_UPSERT, (deployment_id, Jsonb(record)))
+            except (psycopg.Error, OSError) as exc:
+                log.warning(
+                    "deployment record save failed", deployment_id=deployment_id, error=str(exc)
+                )
+                return False
+        return True
+
+    def iter_records(self, on_skip: OnSkip) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every record, by id: `(label, raw record)`; non-object rows go to `on_skip`."""
+        with self.db.sync_connection() as conn:
+            rows = conn.execute("SELECT id, record FROM deployments ORDER BY id").fetchall()
+        for row_id, raw in rows:
+            label = f"deployments/{row_id}"
+            if not isinstance(raw, dict):
+                on_skip(label, "not a JSON object")
+                continue
+            if raw.get("id") != row_id or not is_safe_id(row_id):
+                on_skip(label, "missing or invalid id")
+                continue
+            yield label, raw
+
+    def get_sync(self, deployment_id: str) -> dict[str, Any] | None:
+        """One record by id (None when absent)."""
+        with self.db.sync_connection() as conn:
+            row = conn.execute(
+                "SELECT record FROM deployments WHERE id = %s", (deployment_id,)
+            ).fetchone()
+        return row[0] if row and isinstance(row[0], dict) else None
+
+    def remove_stale_temp_files(self) -> int:
+        return 0  # no temp files in a database
