@@ -19,6 +19,7 @@ from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.keys import SSH_PUBLIC_KEY
 from support.postgres import PostgresServer
 from support.server import LiveServer, live_server
+from support.stored import StoredRecords
 
 
 class _PerTestLogStream(io.TextIOBase):
@@ -140,6 +141,12 @@ def database_url(request: pytest.FixtureRequest, store_backend: str) -> Iterator
     url = server.create_database()
     yield url
     server.drop_database(url)
+
+
+@pytest.fixture
+def stored(data_root: Path, database_url: str) -> StoredRecords:
+    """The records the service stored, read from the test's backend."""
+    return StoredRecords(data_root / "deployments", database_url)
 
 
 @pytest.fixture

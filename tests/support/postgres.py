@@ -114,8 +114,9 @@ class PostgresServer:
             return False
 
     def stop(self, mode: str = "fast") -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
-                  check=False)
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False
+        )
 
     def kill(self) -> None:
         """SIGKILL the postmaster (a crash: recovery runs at the next start)."""
@@ -146,5 +147,8 @@ class PostgresServer:
 
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]
-        with contextlib.suppress(psycopg.Error), psycopg.connect(self.url(), autocommit=True) as conn:
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(self.url(), autocommit=True) as conn,
+        ):
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)".encode())
