@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import structlog
 
+from . import ha
 from .config import Settings
 from .deployments import (
     Collaborators,
@@ -166,12 +167,14 @@ async def build_services(
     scrubber.register(*settings.secret_values())
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
-        records, eventlog = await open_store(
+        store = await open_store(
             stack,
             directory=settings.deployments_dir,
             database_url=settings.database_url.get_secret_value(),
             flush_interval=ov.eventlog_flush_interval,
         )
+        records, eventlog, db = store.records, store.eventlog, store.database
+        leases = ha.leases_for(settings, db) if db is not None else None
 
         jobs = _open_jobs(settings)
         bridges = jobs.bridges if jobs is not None else None
@@ -196,6 +199,7 @@ async def build_services(
         kubeconfigs = _ObservedKubeconfigs(
             settings.kubeconfigs_dir,
             copies=tuple({settings.k8scache_kubeconfigs_dir} - {settings.kubeconfigs_dir}),
+            vault=ha.kubeconfig_vault(settings, db) if db is not None else None,
         )
         kubeconfigs.open()
         managed = ManagedDomains.from_settings_values(
@@ -214,7 +218,7 @@ async def build_services(
         runs_grace = ov.shutdown_grace
         if runs_grace is None:
             runs_grace = settings.shutdown_runs_grace.total_seconds()
-        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=runs_grace)
+        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=runs_grace, leases=leases)
         deps = Collaborators(
             settings=settings,
             records=records,
@@ -264,6 +268,16 @@ async def build_services(
             maybe = setup(services, stack)
             if hasattr(maybe, "__await__"):
                 await maybe
+        if db is not None and leases is not None:
+            services.extra["replicas"] = await ha.replicate(
+                settings,
+                service=service,
+                db=db,
+                leases=leases,
+                eventlog=eventlog,
+                records=records,
+                stack=stack,
+            )
         stack.push_async_callback(supervisor.stop)
         await _secure_tofu_root(settings)
         await service.load()

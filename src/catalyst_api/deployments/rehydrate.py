@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from .registry import Registry
 from .runs import Collaborators, Runs
 from .supervisor import RunKind, RunSupervisor
 
-__all__ = ["Rehydrator"]
+__all__ = ["Rehydrator", "kubeconfig_problem"]
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +42,10 @@ class Rehydrator:
         self._registry = registry
         self._runs = runs
         self._supervisor = supervisor
+        # Several replicas: whether this one applies the restart rules to a record (it took
+        # the deployment's lease), and how to give the lease back when nothing resumed.
+        self.claim: Callable[[Deployment], Awaitable[bool]] | None = None
+        self.release: Callable[[str], Awaitable[None]] | None = None
 
     async def load(self) -> None:
         """Rehydrate every record (spec §4.6 with DESIGN item 3) and resume what can resume."""
@@ -60,19 +65,27 @@ class Rehydrator:
                 continue
             if self._registry.get(dep.id) is not None:
                 continue
+            if self.claim is not None and not await self.claim(dep):
+                self._registry.add(dep)  # another replica runs it
+                loaded += 1
+                continue
+            if self._deps.kubeconfigs.vault is not None:
+                await self._deps.kubeconfigs.materialize(dep.id)
             migrated = _migrate_embedded_events(raw, dep.id, eventlog)
             if migrated and not eventlog.enabled and isinstance(raw.get("events"), list):
                 self._deps.hub.stream(dep.id).load(
                     [e for e in raw["events"] if isinstance(e, dict)]
                 )
             action = await self._lifecycle.restarted(
-                dep, kubeconfig_problem=_kubeconfig_problem(dep), rewrite=migrated
+                dep, kubeconfig_problem=kubeconfig_problem(dep), rewrite=migrated
             )
             self._registry.add(dep)
             loaded += 1
             if action in (RestartAction.RESUME_PHASE1, RestartAction.WAIT_FOR_KUBECONFIG):
                 self._supervisor.start(dep, RunKind.RESUME, self._runs.phase1_only(dep))
                 resumed += 1
+            elif self.release is not None and self.claim is not None:
+                await self.release(dep.id)
         log.info(
             "deployments loaded",
             count=loaded,
@@ -82,7 +95,7 @@ class Rehydrator:
         )
 
 
-def _kubeconfig_problem(dep: Deployment) -> str | None:
+def kubeconfig_problem(dep: Deployment) -> str | None:
     """Why the record's kubeconfig file cannot be used (None when there is none, or it is fine)."""
     path = dep.result.kubeconfig_path if dep.result else ""
     if not path:
@@ -94,7 +107,9 @@ def _kubeconfig_problem(dep: Deployment) -> str | None:
     return None
 
 
-def _migrate_embedded_events(raw: dict[str, Any], deployment_id: str, eventlog: EventStorage) -> bool:
+def _migrate_embedded_events(
+    raw: dict[str, Any], deployment_id: str, eventlog: EventStorage
+) -> bool:
     """Move a record's embedded `events` (the original's format) into `<id>.events.jsonl`."""
     if "events" not in raw:
         return False

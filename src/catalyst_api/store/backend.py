@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,18 @@ from .eventlog import EventLog
 from .ports import EventStorage, RecordStorage
 from .records import RecordStore
 
-__all__ = ["open_store"]
+__all__ = ["OpenedStore", "open_store"]
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass
+class OpenedStore:
+    """The record store, the started event log, and the database when there is one."""
+
+    records: RecordStorage
+    eventlog: EventStorage
+    database: Any = None  # store.pg.Database with CATALYST_DATABASE_URL
 
 
 async def open_store(
@@ -24,7 +34,7 @@ async def open_store(
     directory: Path,
     database_url: str = "",
     flush_interval: float = 0.02,
-) -> tuple[RecordStorage, EventStorage]:
+) -> OpenedStore:
     """The record store and the started event log; closed by `stack`. With `database_url`
     the schema is migrated first (under the migrations' advisory lock)."""
     if not database_url:
@@ -33,7 +43,7 @@ async def open_store(
         eventlog = EventLog(directory, enabled=records.writable, flush_interval=flush_interval)
         await eventlog.start()
         stack.push_async_callback(eventlog.aclose)
-        return records, eventlog
+        return OpenedStore(records, eventlog)
 
     from .pg import Database, PgEventLog, PgRecordStore, redact_url
 
@@ -49,7 +59,7 @@ async def open_store(
     pg_events = PgEventLog(db, flush_interval=flush_interval)
     await pg_events.start()
     stack.push_async_callback(pg_events.aclose)
-    return pg_records, pg_events
+    return OpenedStore(pg_records, pg_events, db)
 
 
 def _migrate(db: Any) -> None:

@@ -7,16 +7,27 @@ Trade-off: several replicas can share one database; the flat files stay the embe
 """
 
 from .database import Database, redact_url
+from .eventlog import CHANNEL as EVENTS_CHANNEL
 from .eventlog import PgEventLog
 from .importer import ImportReport, import_directory
+from .leases import RUNS_CHANNEL, PgLeases
+from .listener import PgListener
 from .migrate import MIGRATIONS_LOCK, applied_versions, migrate, migration_files
-from .records import PgRecordStore
+from .records import RECORDS_CHANNEL, PgRecordStore
+from .vault import KUBECONFIGS_CHANNEL, PgKubeconfigVault
 
 __all__ = [
+    "EVENTS_CHANNEL",
+    "KUBECONFIGS_CHANNEL",
     "MIGRATIONS_LOCK",
+    "RECORDS_CHANNEL",
+    "RUNS_CHANNEL",
     "Database",
     "ImportReport",
     "PgEventLog",
+    "PgKubeconfigVault",
+    "PgLeases",
+    "PgListener",
     "PgRecordStore",
     "applied_versions",
     "import_directory",

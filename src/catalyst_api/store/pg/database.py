@@ -3,8 +3,9 @@ worker threads that read event history (the hub reads logs off the loop in threa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -32,6 +33,7 @@ class Database:
 
     def __init__(self, url: str, *, max_size: int = 8) -> None:
         self.url = url
+        self._locks: dict[int, asyncio.Lock] = {}
         kwargs = {"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT}
         self.pool = AsyncConnectionPool(
             url, min_size=1, max_size=max_size, kwargs=kwargs, open=False, timeout=10.0
@@ -55,6 +57,19 @@ class Database:
         """A pooled blocking connection (worker threads, start-up)."""
         with self.sync_pool.connection() as conn:
             yield conn
+
+    @contextlib.asynccontextmanager
+    async def advisory_lock(self, key: int) -> AsyncIterator[None]:
+        """Hold a session advisory lock (every replica's holder waits its turn). Callers in
+        this process queue on a local lock first, so waiters never hold pooled connections
+        the holder needs."""
+        local = self._locks.setdefault(key, asyncio.Lock())
+        async with local, self.pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def ping(self) -> tuple[bool, str | None]:
         """`SELECT 1` on a fresh connection (blocking; `/readyz` runs it in a thread)."""

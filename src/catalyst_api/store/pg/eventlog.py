@@ -146,6 +146,11 @@ class PgEventLog:
         info = self._info.get(deployment_id)
         return None if info is None else info.lines
 
+    def forget(self, deployment_id: str) -> None:
+        """Drop the index of a log (read again from the database when next needed)."""
+        if deployment_id not in self._pending:
+            self._info.pop(deployment_id, None)
+
     def observed(self, deployment_id: str, seq: int) -> bool:
         """Another replica committed events of this deployment up to `seq`: advance the
         index (lines and seqs are dense). True when that is news."""
@@ -222,13 +227,16 @@ class PgEventLog:
             for deployment_id, rows in batch.items()
             for seq, line in rows
         ]
-        async with self.db.pool.connection() as conn, conn.transaction():
-            async with conn.cursor() as cur:
-                await cur.executemany(_INSERT, params)
-                await cur.executemany(
-                    "SELECT pg_notify(%s, %s)",
-                    [(CHANNEL, f"{d}:{rows[-1][0]}") for d, rows in batch.items()],
-                )
+        async with (
+            self.db.pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            await cur.executemany(_INSERT, params)
+            await cur.executemany(
+                "SELECT pg_notify(%s, %s)",
+                [(CHANNEL, f"{d}:{rows[-1][0]}") for d, rows in batch.items()],
+            )
         if self.on_durable is not None:
             self.on_durable(len(params))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -15,10 +16,12 @@ from ..ports import OnSkip
 from ..records import StoreError
 from .database import Database, redact_url
 
-__all__ = ["PgRecordStore"]
+__all__ = ["RECORDS_CHANNEL", "PgRecordStore"]
 
 log = structlog.get_logger(__name__)
 
+RECORDS_CHANNEL = "catalyst_records"
+_NOTIFY = "SELECT pg_notify('catalyst_records', %s)"
 _UPSERT = (
     "INSERT INTO deployments (id, record, updated_at) VALUES (%s, %s, now()) "
     "ON CONFLICT (id) DO UPDATE SET record = EXCLUDED.record, updated_at = now()"
@@ -53,8 +56,9 @@ class PgRecordStore:
     def save_sync(self, deployment_id: str, record: dict[str, Any]) -> None:
         if not is_safe_id(deployment_id):
             raise StoreError(f"unsafe deployment id {deployment_id!r}")
-        with self.db.sync_connection() as conn:
+        with self.db.sync_connection() as conn, conn.transaction():
             conn.execute(_UPSERT, (deployment_id, Jsonb(record)))
+            conn.execute(_NOTIFY, (deployment_id,))
 
     async def save(self, deployment_id: str, record: dict[str, Any]) -> bool:
         """Upsert one record; failures are logged, not raised (like the file store).
@@ -64,8 +68,9 @@ class PgRecordStore:
             return False
         async with self._lock:
             try:
-                async with self.db.pool.connection() as conn:
+                async with self.db.pool.connection() as conn, conn.transaction():
                     await conn.execute(_UPSERT, (deployment_id, Jsonb(record)))
+                    await conn.execute(_NOTIFY, (deployment_id,))
             except (psycopg.Error, OSError) as exc:
                 log.warning(
                     "deployment record save failed", deployment_id=deployment_id, error=str(exc)
@@ -93,6 +98,30 @@ class PgRecordStore:
             row = conn.execute(
                 "SELECT record FROM deployments WHERE id = %s", (deployment_id,)
             ).fetchone()
+        return row[0] if row and isinstance(row[0], dict) else None
+
+    async def changed_since(
+        self, since: datetime | None
+    ) -> list[tuple[str, dict[str, Any], datetime]]:
+        """Records updated after `since` (all when None): (id, record, updated_at)."""
+        async with self.db.pool.connection() as conn:
+            if since is None:
+                cur = await conn.execute("SELECT id, record, updated_at FROM deployments")
+            else:
+                cur = await conn.execute(
+                    "SELECT id, record, updated_at FROM deployments WHERE updated_at > %s",
+                    (since,),
+                )
+            rows = await cur.fetchall()
+        return [(r[0], r[1], r[2]) for r in rows if isinstance(r[1], dict)]
+
+    async def get(self, deployment_id: str) -> dict[str, Any] | None:
+        """One record by id, on the loop (None when absent)."""
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT record FROM deployments WHERE id = %s", (deployment_id,)
+            )
+            row = await cur.fetchone()
         return row[0] if row and isinstance(row[0], dict) else None
 
     def remove_stale_temp_files(self) -> int:
