@@ -35,11 +35,25 @@ class Database:
         self.url = url
         self._locks: dict[int, asyncio.Lock] = {}
         kwargs = {"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT}
+        # `check`: a connection handed out is alive (after a database restart the pool's
+        # old connections are dropped instead of failing the first query on each).
         self.pool = AsyncConnectionPool(
-            url, min_size=1, max_size=max_size, kwargs=kwargs, open=False, timeout=10.0
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs=kwargs,
+            open=False,
+            timeout=10.0,
+            check=AsyncConnectionPool.check_connection,
         )
         self.sync_pool = ConnectionPool(
-            url, min_size=1, max_size=4, kwargs=kwargs, open=False, timeout=10.0
+            url,
+            min_size=1,
+            max_size=4,
+            kwargs=kwargs,
+            open=False,
+            timeout=10.0,
+            check=ConnectionPool.check_connection,
         )
 
     async def open(self) -> None:

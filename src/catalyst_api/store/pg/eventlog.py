@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import psycopg
 import structlog
+from psycopg_pool import PoolTimeout
 
 from ..eventlog import LogInfo
 from .database import Database
@@ -205,7 +206,7 @@ class PgEventLog:
                 try:
                     await self._write(batch)
                     backoff = _RETRY_MIN
-                except (psycopg.Error, OSError) as exc:
+                except (psycopg.Error, OSError, PoolTimeout) as exc:
                     self._requeue(batch)
                     log.warning("event log write failed; retrying", error=str(exc))
                     await asyncio.sleep(backoff)

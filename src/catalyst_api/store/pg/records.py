@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg.types.json import Jsonb
+from psycopg_pool import PoolTimeout
 
 from ..ids import is_safe_id
 from ..ports import OnSkip
@@ -36,6 +37,7 @@ class PgRecordStore:
         self.writable = False
         self.problem: str | None = None
         self._lock = asyncio.Lock()
+        self.retry_for = 30.0
 
     def open(self) -> bool:
         """Probe the database once; never raises (a database that is down is retried by
@@ -61,22 +63,31 @@ class PgRecordStore:
             conn.execute(_NOTIFY, (deployment_id,))
 
     async def save(self, deployment_id: str, record: dict[str, Any]) -> bool:
-        """Upsert one record; failures are logged, not raised (like the file store).
-        Saves are serialized so a later state never loses to an earlier one."""
+        """Upsert one record, retrying for up to `retry_for` seconds while the database is
+        unreachable (a restart); a failure after that is logged, not raised (like the file
+        store). Saves are serialized so a later state never loses to an earlier one."""
         if not is_safe_id(deployment_id):
             log.warning("deployment record save failed", deployment_id=deployment_id)
             return False
         async with self._lock:
-            try:
-                async with self.db.pool.connection() as conn, conn.transaction():
-                    await conn.execute(_UPSERT, (deployment_id, Jsonb(record)))
-                    await conn.execute(_NOTIFY, (deployment_id,))
-            except (psycopg.Error, OSError) as exc:
-                log.warning(
-                    "deployment record save failed", deployment_id=deployment_id, error=str(exc)
-                )
-                return False
-        return True
+            loop = asyncio.get_running_loop()
+            deadline, delay = loop.time() + self.retry_for, 0.1
+            while True:
+                try:
+                    async with self.db.pool.connection() as conn, conn.transaction():
+                        await conn.execute(_UPSERT, (deployment_id, Jsonb(record)))
+                        await conn.execute(_NOTIFY, (deployment_id,))
+                    return True
+                except (psycopg.Error, OSError, PoolTimeout) as exc:
+                    if loop.time() + delay > deadline:
+                        log.warning(
+                            "deployment record save failed",
+                            deployment_id=deployment_id,
+                            error=str(exc),
+                        )
+                        return False
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
 
     def iter_records(self, on_skip: OnSkip) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every record, by id: `(label, raw record)`; non-object rows go to `on_skip`."""
