@@ -70,7 +70,9 @@ class PostgresServer:
         return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        # sslmode=disable: the throwaway cluster has no TLS, and OpenTofu's pg backend (lib/pq)
+        # would require it by default.
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}?sslmode=disable"
 
     def init(self) -> None:
         self._run(
@@ -146,7 +148,7 @@ class PostgresServer:
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
+        name = url.rsplit("/", 1)[1].split("?", 1)[0]
         with (
             contextlib.suppress(psycopg.Error),
             psycopg.connect(self.url(), autocommit=True) as conn,
