@@ -20,6 +20,9 @@ def db_main(argv: list[str]) -> int:
     sub.add_parser("migrate", help="apply the missing schema migrations")
     imp = sub.add_parser("import", help="load a flat-file deployments directory (idempotent)")
     imp.add_argument("directory", type=Path, help="a CATALYST_DEPLOYMENTS_DIR")
+    sub.add_parser(
+        "rewrap", help="re-encrypt stored kubeconfigs with the newest CATALYST_ENCRYPTION_KEY"
+    )
     args = parser.parse_args(argv)
     url = os.environ.get("CATALYST_DATABASE_URL", "").strip()
     if not url:
@@ -38,6 +41,8 @@ def db_main(argv: list[str]) -> int:
         if args.action == "migrate":
             print(f"migrations applied: {applied or 'none (up to date)'}")
             return 0
+        if args.action == "rewrap":
+            return _rewrap(db)
         if not args.directory.is_dir():
             print(f"catalyst-api db: {args.directory} is not a directory", file=sys.stderr)
             return 2
@@ -54,4 +59,29 @@ def db_main(argv: list[str]) -> int:
     )
     for name, why in report.skipped:
         print(f"  skipped {name}: {why}")
+    return 0
+
+
+def _rewrap(db: object) -> int:
+    import asyncio
+
+    from .store.keyring import KeyRing, KeyRingError
+    from .store.pg import Database, PgKubeconfigVault
+
+    assert isinstance(db, Database)
+    try:
+        keys = KeyRing.parse(os.environ.get("CATALYST_ENCRYPTION_KEY", ""))
+    except KeyRingError as exc:
+        print(f"catalyst-api db: CATALYST_ENCRYPTION_KEY: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        await db.pool.open(wait=True, timeout=10)
+        try:
+            return await PgKubeconfigVault(db, keys).rewrap()
+        finally:
+            await db.pool.close()
+
+    count = asyncio.run(run())
+    print(f"re-encrypted {count} kubeconfigs with key {keys.current!r}")
     return 0

@@ -11,9 +11,11 @@ import psycopg
 import pytest
 
 from catalyst_api.cli import main
+from catalyst_api.store.keyring import KeyRing, KeyRingError
 from catalyst_api.store.pg import (
     Database,
     PgEventLog,
+    PgKubeconfigVault,
     PgRecordStore,
     applied_versions,
     migrate,
@@ -157,3 +159,47 @@ def test_import_of_the_original_store_is_idempotent_and_serves_it(
     ready_probe = httpx.get(f"{server.url}/readyz").json()
     assert ready_probe["checks"]["store"]["ok"] is True
     assert "database" in ready_probe["checks"]["store"]
+
+
+async def test_key_rotation_keeps_old_kubeconfigs_readable_and_rewrap_moves_them(
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = postgres_server.create_database()
+    old, new = KeyRing.generate("k1"), KeyRing.generate("k2")
+    db = Database(url)
+    await db.open()
+    try:
+        await PgKubeconfigVault(db, KeyRing.parse(old)).put("aaaaaaaaaaaaaaaa", b"kube-a")
+        rotated = PgKubeconfigVault(db, KeyRing.parse(f"{new},{old}"))
+        assert await rotated.put("bbbbbbbbbbbbbbbb", b"kube-b")
+        assert not await rotated.put("bbbbbbbbbbbbbbbb", b"again")  # write once
+        assert await rotated.get("aaaaaaaaaaaaaaaa") == b"kube-a"  # old key still readable
+        with pytest.raises(KeyRingError, match="'k1'"):
+            await PgKubeconfigVault(db, KeyRing.parse(new)).get("aaaaaaaaaaaaaaaa")
+    finally:
+        await db.aclose()
+    monkeypatch.setenv("CATALYST_DATABASE_URL", url)
+    monkeypatch.setenv("CATALYST_ENCRYPTION_KEY", f"{new},{old}")
+    assert await asyncio.to_thread(main, ["db", "rewrap"]) == 0
+    assert "re-encrypted 1 kubeconfigs with key 'k2'" in capsys.readouterr().out
+    db = Database(url)
+    await db.open()
+    try:
+        only_new = PgKubeconfigVault(db, KeyRing.parse(new))
+        assert await only_new.get("aaaaaaaaaaaaaaaa") == b"kube-a"
+        with psycopg.connect(url) as conn:
+            rows = conn.execute("SELECT key_id, ciphertext FROM kubeconfigs").fetchall()
+        assert {r[0] for r in rows} == {"k2"}
+        assert all(b"kube-" not in bytes(r[1]) for r in rows)
+    finally:
+        await db.aclose()
+
+
+def test_malformed_encryption_keys_are_refused_without_echoing_them() -> None:
+    with pytest.raises(KeyRingError) as info:
+        KeyRing.parse("k1:c2hvcnQ=")
+    assert "32 bytes" in str(info.value) and "c2hvcnQ" not in str(info.value)
+    with pytest.raises(KeyRingError):
+        KeyRing.parse("no-colon")
