@@ -17,6 +17,7 @@ BENCHES = [
     "bench_k8scache_memory",
     "bench_k8scache_list",
     "bench_k8scache_stream",
+    "bench_ha",
 ]
 
 

@@ -206,3 +206,46 @@ def ScriptedProvisionerOverrides(
         provisioner=provisioner or ScriptedProvisioner(postback_base="auto"),
         phase1=phase1 or ScriptedPhase1(),
     )
+
+
+def test_a_record_notification_never_rewinds_a_deployment_this_replica_owns(
+    shared_db: str, tmp_path: Path, replica_b: Any, body: Body
+) -> None:
+    """A notification of an older save (its own, arriving late) is ignored from the moment the
+    lease is taken, before the run starts; once the lease is given back, records apply again
+    (the failover benchmark found a create whose run was rewound to `provisioning`)."""
+    server = replica_b(ScriptedProvisionerOverrides())
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"ready"})
+    supervisor = server.services.supervisor
+    assert server.run(supervisor.acquire(dep)) is True
+    assert supervisor.owns(dep) and not supervisor.is_running(dep)
+
+    def publish(status: str, error: str) -> None:
+        with psycopg.connect(shared_db, autocommit=True) as conn, conn.transaction():
+            conn.execute(
+                "UPDATE deployments SET record = jsonb_set(jsonb_set(record, '{status}', "
+                "to_jsonb(%s::text)), '{error}', to_jsonb(%s::text)) WHERE id = %s",
+                (status, error, dep),
+            )
+            conn.execute("SELECT pg_notify('catalyst_records', %s)", (dep,))
+
+    publish("provisioning", "stale")
+    with psycopg.connect(shared_db, autocommit=True) as conn:  # handled after the record
+        conn.execute("SELECT pg_notify('catalyst_runs', %s)", (f"{dep}:begin",))
+    wait_for(lambda: _events_done(server.url, dep) is False, timeout=10)
+    assert (_state(server.url, dep)["status"], _state(server.url, dep).get("error", "")) == (
+        "ready",
+        "",
+    )
+    server.call(lambda: supervisor.disown(dep))
+    publish("ready", "applied after the lease was given back")
+    wait_for(lambda: _state(server.url, dep).get("error", "").startswith("applied"), timeout=10)
+
+
+def _state(base: str, dep: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{base}/api/v1/deployments/{dep}").json())
+
+
+def _events_done(base: str, dep: str) -> bool:
+    return bool(httpx.get(f"{base}/api/v1/deployments/{dep}/events").json()["done"])

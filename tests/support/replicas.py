@@ -39,14 +39,18 @@ def replica_env(root: Path, database_url: str, **extra: str) -> dict[str, str]:
 class ReplicaProcess:
     """`serve_scripted.py` in its own process (so it can be killed with SIGKILL)."""
 
-    def __init__(self, env: dict[str, str], *, lines: int, delay: float) -> None:
+    def __init__(
+        self, env: dict[str, str], *, lines: int, delay: float, log: Path | None = None
+    ) -> None:
+        """`log`: a file for the replica's output (warnings and errors), else discarded."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        out = log.open("ab") if log is not None else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, str(SCRIPT), str(self.port), str(lines), str(delay)],
             env=dict(os.environ, **env),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
         )
         wait_for(self._healthy, timeout=30, interval=0.05)
 

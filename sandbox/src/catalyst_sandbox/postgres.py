@@ -60,7 +60,11 @@ class PostgresServer:
     """One cluster; `create_database()` hands out fresh databases (cloned from a migrated
     template when `template` was prepared)."""
 
-    def __init__(self, root: Path | None = None, *, port: int | None = None) -> None:
+    def __init__(
+        self, root: Path | None = None, *, port: int | None = None, durable: bool = False
+    ) -> None:
+        """`durable`: fsync and synchronous commit on (benchmarks); off by default (tests)."""
+        self.durable = durable
         self.bin = find_pg_bin()
         if root is None:
             root = Path(tempfile.mkdtemp(prefix="catalyst-pg-"))
@@ -101,11 +105,9 @@ class PostgresServer:
         )
 
     def start(self) -> None:
-        opts = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300"
-        )
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c max_connections=300"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(
             str(self.bin / "pg_ctl"),
             "-D",

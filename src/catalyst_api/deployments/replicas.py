@@ -157,9 +157,11 @@ class ReplicaSync:
             if self._eventlog.observed(deployment_id, int(seq)):
                 await self._hub.pull(deployment_id)
         elif kind == "records":
-            if not self._supervisor.is_running(payload):
+            # Never over a deployment this replica owns: its in-memory state is the newest
+            # (a notification of its own save can arrive after later transitions).
+            if not self._supervisor.owns(payload):
                 raw = await self._records.get(payload)
-                if raw is not None:
+                if raw is not None and not self._supervisor.owns(payload):
                     self.apply(raw)
         elif kind == "runs":
             deployment_id, _, what = payload.rpartition(":")
@@ -211,7 +213,7 @@ class ReplicaSync:
         for deployment_id, raw, updated_at in await self._records.changed_since(since):
             if self._seen_until is None or updated_at > self._seen_until:
                 self._seen_until = updated_at
-            if not self._supervisor.is_running(deployment_id):
+            if not self._supervisor.owns(deployment_id):
                 self.apply(raw)
 
     async def load_missing(self, deployment_id: str) -> Deployment | None:
@@ -260,6 +262,7 @@ class ReplicaSync:
         """After the restart rules started nothing: give back the lease `claim` took."""
         if deployment_id in self._claimed and not self._supervisor.is_running(deployment_id):
             await self._leases.release(deployment_id)
+            self._supervisor.disown(deployment_id)
         self._claimed.discard(deployment_id)
 
     async def _keep(self) -> None:
@@ -276,14 +279,15 @@ class ReplicaSync:
 
     async def take_over(self, deployment_id: str) -> bool:
         """Take an abandoned deployment: its lease, its latest record, the restart rules."""
-        if self._supervisor.is_running(deployment_id):
+        if self._supervisor.owns(deployment_id):
             return False
-        if not await self._leases.take(deployment_id):
+        if not await self._supervisor.acquire(deployment_id):
             return False
         raw = await self._records.get(deployment_id)
-        dep = self.apply(raw) if raw is not None else None
+        dep = self.apply(raw) if raw is not None else None  # the newest state
         if dep is None:
             await self._leases.release(deployment_id)
+            self._supervisor.disown(deployment_id)
             return False
         self._eventlog.forget(dep.id)  # its last events came from the replica that died
         await self._hub.pull(dep.id)
@@ -296,6 +300,7 @@ class ReplicaSync:
             self._supervisor.start(dep, RunKind.RESUME, self._runs.phase1_only(dep))
         else:
             await self._leases.release(deployment_id)
+            self._supervisor.disown(deployment_id)
             self._hub.stream(dep.id).end_run()
         return True
 

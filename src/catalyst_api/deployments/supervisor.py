@@ -85,6 +85,16 @@ class RunSupervisor:
         self._stopping = False
         self._unstarted: list[Deployment] = []  # cancelled before their first step
         self._lost: set[str] = set()
+        self._owned: set[str] = set()  # leases held here (from `acquire` to the release)
+
+    def owns(self, deployment_id: str) -> bool:
+        """Whether this replica holds the deployment's lease (from just before its record
+        says a run is due until the run ended), or runs it."""
+        return deployment_id in self._owned or self.is_running(deployment_id)
+
+    def disown(self, deployment_id: str) -> None:
+        """The lease was given back without a run (restart rules started nothing)."""
+        self._owned.discard(deployment_id)
 
     def running(self) -> list[str]:
         """Ids of the deployments with a run here (their leases need renewing)."""
@@ -98,7 +108,10 @@ class RunSupervisor:
         delay = _LEASE_RETRY[0]
         while True:
             try:
-                return await self._leases.take(deployment_id)
+                taken = await self._leases.take(deployment_id)
+                if taken:
+                    self._owned.add(deployment_id)
+                return taken
             except Exception as exc:  # the database's errors: retry until it answers
                 log.warning(
                     "lease take failed; retrying",
@@ -116,6 +129,7 @@ class RunSupervisor:
             if task is not None and not task.done():
                 log.error("run lease lost; cancelling the run here", deployment_id=deployment_id)
                 self._lost.add(deployment_id)
+                self._owned.discard(deployment_id)
                 task.cancel()
 
     def is_running(self, deployment_id: str) -> bool:
@@ -200,6 +214,7 @@ class RunSupervisor:
         end after its last event)."""
         if self._leases is None:
             return
+        self._owned.discard(deployment_id)
         try:
             async with asyncio.timeout(5):
                 await self._hub.eventlog.flush()

@@ -503,17 +503,7 @@ class EventHub:
             return 0
         if not stream.loaded:
             return stream.absorb([])
-        after = stream.last_seq
-
-        def read() -> list[tuple[int, bytes]]:
-            _, raw_events = self.eventlog.iter_from(deployment_id, after)
-            out = []
-            for raw in raw_events:
-                event = Event.from_dict(raw)
-                out.append((event.seq, event.to_json()))
-            return out
-
-        items = await asyncio.to_thread(read)
+        items = await self.eventlog.read_after(deployment_id, stream.last_seq)
         return stream.absorb(items)
 
     def count(self, deployment_id: str) -> int:

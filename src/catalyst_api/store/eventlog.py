@@ -523,6 +523,20 @@ class EventLog:
         finally:
             os.close(fd)
 
+    async def read_after(self, deployment_id: str, after_seq: int) -> list[tuple[int, bytes]]:
+        """Events with `seq > after_seq` as (seq, JSON line), oldest first (worker thread)."""
+
+        def read() -> list[tuple[int, bytes]]:
+            _, raw_events = self.iter_from(deployment_id, after_seq)
+            out = []
+            for raw in raw_events:
+                seq = raw.get("seq")
+                if isinstance(seq, int) and seq > after_seq:
+                    out.append((seq, orjson.dumps(raw)))
+            return out
+
+        return await asyncio.to_thread(read)
+
     async def read(self, deployment_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.read_sync, deployment_id)
 

@@ -84,3 +84,7 @@ class EventStorage(Protocol):
     def iter_from(
         self, deployment_id: str, after_line: int
     ) -> tuple[int, Iterator[dict[str, Any]]]: ...
+
+    async def read_after(self, deployment_id: str, after_seq: int) -> list[tuple[int, bytes]]:
+        """Stored events with `seq > after_seq`, as (seq, event JSON), oldest first."""
+        ...

@@ -272,6 +272,18 @@ class PgEventLog:
     async def read(self, deployment_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.read_sync, deployment_id)
 
+    async def read_after(self, deployment_id: str, after_seq: int) -> list[tuple[int, bytes]]:
+        """Events with `seq > after_seq` as stored (the JSON the emitter streamed), on the
+        loop: what a replica pulls when another one announced new events."""
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT seq, body FROM events WHERE deployment_id = %s AND seq > %s "
+                "ORDER BY seq LIMIT %s",
+                (deployment_id, after_seq, _PAGE * 10),
+            )
+            rows = await cur.fetchall()
+        return [(int(seq), body.encode()) for seq, body in rows]
+
     def iter_from(
         self, deployment_id: str, after_line: int
     ) -> tuple[int, Iterator[dict[str, Any]]]:
