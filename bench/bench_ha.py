@@ -143,7 +143,7 @@ def _bench_fanout(server: PostgresServer) -> bool:
             path = f"/api/v1/deployments/{dep}/logs"
 
             def load(name: str, port: int) -> None:
-                results[name] = _load_n(port, path, half)
+                results[name] = _load(port, path, half)
 
             other = threading.Thread(target=load, args=("replica B", ports[1]))
             other.start()
@@ -171,22 +171,6 @@ def _bench_fanout(server: PostgresServer) -> bool:
         flush=True,
     )
     return ok and worst <= TARGET_FANOUT_P99_MS
-
-
-def _load_n(port: int, path: str, n: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench._sse_load", "127.0.0.1", str(port), path, str(n)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    import json
-
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
 
 
 def _single_process_baseline(tmp: str) -> dict[str, Any]:

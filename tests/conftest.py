@@ -17,7 +17,7 @@ from catalyst_api.logs import configure_logging
 from catalyst_api.wiring import Overrides
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.keys import SSH_PUBLIC_KEY
-from support.postgres import PostgresServer
+from support.postgres import PostgresServer, running_cluster
 from support.server import LiveServer, live_server
 from support.stored import StoredRecords
 
@@ -113,16 +113,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL cluster for the session, with a migrated template database."""
-    from catalyst_api.store.pg import migrate
-
-    server = PostgresServer()
-    try:
-        server.init()
-        server.start()
-        server.prepare_template(migrate)
+    with running_cluster() as server:
         yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture

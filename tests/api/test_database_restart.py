@@ -12,10 +12,9 @@ import httpx
 import psycopg
 import pytest
 
-from catalyst_api.store.pg import migrate
 from catalyst_api.wiring import Overrides
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
-from support.postgres import PostgresServer
+from support.postgres import PostgresServer, running_cluster
 from support.replicas import ENCRYPTION_KEY
 from support.waiting import read_sse, wait_for, wait_status
 
@@ -28,14 +27,8 @@ LINES = 300
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A cluster for this test alone (it is restarted)."""
-    server = PostgresServer()
-    try:
-        server.init()
-        server.start()
-        server.prepare_template(migrate)
+    with running_cluster() as server:
         yield server
-    finally:
-        server.destroy()
 
 
 def _ready(base: str) -> int:

@@ -54,8 +54,8 @@ async def test_state_in_postgres_lets_another_replica_retry_and_destroy(
     assert not (workdir / "tofu.auto.tfvars.json").exists()  # the workdir keeps no inputs
     assert url not in " ".join(e.message for e in recorder.events)
     with psycopg.connect(url) as conn:
-        (names,) = conn.execute(f"SELECT array_agg(name) FROM tofu_{DEP}.states").fetchone()
-    assert names == ["default"]
+        row = conn.execute(f"SELECT array_agg(name) FROM tofu_{DEP}.states").fetchone()
+    assert row is not None and row[0] == ["default"]
     assert second.has_state(FQDN, workdir=job.workdir)  # read from the database
 
     again = EventRecorder()
@@ -67,7 +67,5 @@ async def test_state_in_postgres_lets_another_replica_retry_and_destroy(
     assert "Destroy complete! Resources: 3 destroyed." in gone.messages("tofu")
     assert not first.has_state(FQDN, workdir=job.workdir)
     with psycopg.connect(url) as conn:
-        (exists,) = conn.execute(
-            "SELECT to_regnamespace(%s) IS NOT NULL", (f"tofu_{DEP}",)
-        ).fetchone()
-    assert exists is False  # the emptied schema is dropped
+        row = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (f"tofu_{DEP}",)).fetchone()
+    assert row is not None and row[0] is False  # the emptied schema is dropped
