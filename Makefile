@@ -10,7 +10,7 @@ PORT ?= 8080
 DATA ?= $(CURDIR)/.catalyst
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test lint bench clean fmt
+.PHONY: install run run-ha test lint bench clean fmt
 
 install: $(VENV)/.installed $(VENV)/.tools
 
@@ -35,6 +35,11 @@ lint: install
 	$(BIN)/mypy --config-file tests/mypy.ini
 	$(BIN)/lint-imports
 
+# Two replicas over a local throwaway PostgreSQL on ports 8080 and 8081 (docs/HA.md): kill -9
+# one of the printed pids to watch the other take its runs over.
+run-ha: install
+	$(BIN)/python -m catalyst_sandbox.ha --host $(HOST) --ports $(PORT),$$(($(PORT)+1)) --data-dir $(CURDIR)/.catalyst-ha
+
 test: lint
 	$(BIN)/pytest -q -m "not slow and not bench"
 
@@ -46,4 +51,4 @@ fmt: install
 	$(BIN)/ruff check --fix src sandbox/src tests bench
 
 clean:
-	rm -rf $(VENV) .catalyst .mypy_cache .ruff_cache
+	rm -rf $(VENV) .catalyst .catalyst-ha .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ BENCHES = [
     "bench_k8scache_list",
     "bench_k8scache_stream",
     "bench_auth",
+    "bench_ha",
 ]
 
 

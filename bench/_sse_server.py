@@ -2,14 +2,16 @@
 
 `python -m bench._sse_server PORT DATA_DIR`. The deployment's `orgName` carries the load shape:
 `rate=20;duration=10;subscribers=1000` — the backend waits until that many SSE subscribers are
-attached, emits `rate` events/s for `duration` s (each message is the wall-clock emit time), then
-fails the run on purpose so every stream ends with `event: done`.
+attached (to this replica: with `CATALYST_DATABASE_URL` set, bench_ha runs two), emits `rate`
+events/s for `duration` s (each message is the wall-clock emit time), then fails the run on
+purpose so every stream ends with `event: done`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import resource
 import sys
 import time
@@ -69,6 +71,8 @@ def main() -> None:
             "CATALYST_DEPLOYMENTS_DIR": str(data / "deployments"),
             "CATALYST_KUBECONFIGS_DIR": str(data / "kubeconfigs"),
             "CATALYST_EXECUTIONS_DIR": str(data / "executions"),
+            # bench_ha: replicas over PostgreSQL
+            "CATALYST_DATABASE_URL": os.environ.get("CATALYST_DATABASE_URL", ""),
         }
     )
     provisioner = RateProvisioner()

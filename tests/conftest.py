@@ -17,7 +17,9 @@ from catalyst_api.logs import configure_logging
 from catalyst_api.wiring import Overrides
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.keys import SSH_PUBLIC_KEY
+from support.postgres import PostgresServer, running_cluster
 from support.server import LiveServer, live_server
+from support.stored import StoredRecords
 
 
 class _PerTestLogStream(io.TextIOBase):
@@ -99,12 +101,54 @@ def data_root(tmp_path: Path) -> Path:
     return root
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` run once per store backend (`store_backend` param)."""
+    if metafunc.definition.get_closest_marker("both_backends") is None:
+        return
+    if "store_backend" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("store_backend")
+    metafunc.parametrize("store_backend", ["files", "postgres"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session, with a migrated template database."""
+    with running_cluster() as server:
+        yield server
+
+
 @pytest.fixture
-def make_settings(data_root: Path) -> Callable[..., Settings]:
-    """Settings with every data dir under tmp_path; keyword args are env vars."""
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """`files` (the default) or `postgres` (a `both_backends` test's second run)."""
+    return str(getattr(request, "param", "files"))
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, store_backend: str) -> Iterator[str]:
+    """A fresh migrated database of the session cluster for this test ('' for `files`)."""
+    if store_backend != "postgres":
+        yield ""
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def stored(data_root: Path, database_url: str) -> StoredRecords:
+    """The records the service stored, read from the test's backend."""
+    return StoredRecords(data_root / "deployments", database_url)
+
+
+@pytest.fixture
+def make_settings(data_root: Path, database_url: str) -> Callable[..., Settings]:
+    """Settings with every data dir under tmp_path (and `CATALYST_DATABASE_URL` when the test
+    runs on the PostgreSQL backend); keyword args are env vars."""
 
     def build(**env: str) -> Settings:
         base = {
+            "CATALYST_DATABASE_URL": database_url,
             "CATALYST_DEPLOYMENTS_DIR": str(data_root / "deployments"),
             "CATALYST_KUBECONFIGS_DIR": str(data_root / "kubeconfigs"),
             "CATALYST_EXECUTIONS_DIR": str(data_root / "executions"),

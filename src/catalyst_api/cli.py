@@ -218,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_infra(args_list[1:])
     if args_list and args_list[0] == "tokens":
         return _cmd_tokens(args_list[1:])
+    if args_list and args_list[0] == "db":
+        from .dbcli import db_main
+
+        return db_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
@@ -256,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "infra", help="a Sovereign's infrastructure and Day-2 changes (see infra --help)"
     )
     sub.add_parser("tokens", help="mint API tokens (see tokens create --help)")
+    sub.add_parser("db", help="PostgreSQL backend: `db migrate`, `db import DIR`")
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _cmd_serve(args)

@@ -226,6 +226,35 @@ class Settings(BaseSettings):
         "answer 503.",
     )
 
+    database_url: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="CATALYST_DATABASE_URL",
+        description="PostgreSQL URL (`postgresql://user:pass@host:5432/db`). Set: records and "
+        "events live in that database (migrated at start) and several replicas can share it. "
+        "Unset: the flat files above (the embedded default).",
+    )
+    lease_ttl: Duration = Field(
+        timedelta(seconds=6),
+        validation_alias="CATALYST_LEASE_TTL",
+        description="With a database: how long a replica's lease on a deployment's run lasts "
+        "without renewal (renewed every third of it); when a replica dies, another takes its "
+        "runs over within about this (Go duration).",
+    )
+    replica_name: str = Field(
+        "",
+        validation_alias="CATALYST_REPLICA_NAME",
+        description="With a database: this replica's name in the leases table. Default: the "
+        "host name and a random suffix (the pod name in the chart).",
+    )
+    encryption_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias="CATALYST_ENCRYPTION_KEY",
+        description="With a database: AES-256 keys for the kubeconfigs stored there, "
+        "`<id>:<base64 32 bytes>`, comma separated, newest first (it encrypts; the others stay "
+        "readable: docs/HA.md §Key rotation). Unset: kubeconfigs stay local files only, so "
+        "another replica cannot resume a Phase 1 watch.",
+    )
+
     # --- Pool domains and DNS ------------------------------------------------------------------
     pool_domain_manager_url: str = Field(
         "",
@@ -585,5 +614,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every non-empty secret value, for the log scrubber."""
-        secrets = (self.dynadot_api_key, self.dynadot_api_secret, self.ghcr_pull_token)
+        secrets = (
+            self.dynadot_api_key,
+            self.dynadot_api_secret,
+            self.ghcr_pull_token,
+            self.database_url,
+            self.encryption_key,
+        )
         return [value for s in secrets if (value := s.get_secret_value())]

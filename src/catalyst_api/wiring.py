@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import structlog
 
+from . import ha
 from .auth import AuditTrail, Authenticator, build_authenticator
 from .config import Settings
 from .deployments import (
@@ -40,7 +41,8 @@ from .metrics import Metrics
 from .phase1 import HelmWatchRunner, JobsSeeder, LiveWatches, WatchConfig
 from .provisioner import TofuProvisioner
 from .provisioner.workdir import secure_root
-from .store import EventLog, RecordStore
+from .store.backend import open_store
+from .store.ports import EventStorage, RecordStorage
 from .wizard import WizardService
 
 __all__ = ["Overrides", "Services", "build_services"]
@@ -70,8 +72,8 @@ class Services:
 
     settings: Settings
     metrics: Metrics
-    records: RecordStore
-    eventlog: EventLog
+    records: RecordStorage
+    eventlog: EventStorage
     hub: EventHub
     kubeconfigs: KubeconfigFiles
     supervisor: RunSupervisor
@@ -170,15 +172,14 @@ async def build_services(
     scrubber.register(*settings.secret_values())
     metrics = Metrics()
     async with contextlib.AsyncExitStack() as stack:
-        records = RecordStore(settings.deployments_dir)
-        records.open()
-        eventlog = EventLog(
-            settings.deployments_dir,
-            enabled=records.writable,
+        store = await open_store(
+            stack,
+            directory=settings.deployments_dir,
+            database_url=settings.database_url.get_secret_value(),
             flush_interval=ov.eventlog_flush_interval,
         )
-        await eventlog.start()
-        stack.push_async_callback(eventlog.aclose)
+        records, eventlog, db = store.records, store.eventlog, store.database
+        leases = ha.leases_for(settings, db) if db is not None else None
 
         jobs = _open_jobs(settings)
         bridges = jobs.bridges if jobs is not None else None
@@ -203,6 +204,7 @@ async def build_services(
         kubeconfigs = _ObservedKubeconfigs(
             settings.kubeconfigs_dir,
             copies=tuple({settings.k8scache_kubeconfigs_dir} - {settings.kubeconfigs_dir}),
+            vault=ha.kubeconfig_vault(settings, db) if db is not None else None,
         )
         kubeconfigs.open()
         managed = ManagedDomains.from_settings_values(
@@ -221,7 +223,7 @@ async def build_services(
         runs_grace = ov.shutdown_grace
         if runs_grace is None:
             runs_grace = settings.shutdown_runs_grace.total_seconds()
-        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=runs_grace)
+        supervisor = RunSupervisor(hub=hub, lifecycle=lifecycle, grace=runs_grace, leases=leases)
         deps = Collaborators(
             settings=settings,
             records=records,
@@ -241,6 +243,7 @@ async def build_services(
         )
         infrastructure = InfrastructureService(
             lookup=service.registry.get,
+            kubeconfigs=kubeconfigs,
             jobs=jobs.store if jobs is not None else None,
             reader=LiveReader(
                 cache=k8scache, timeout=settings.infra_live_read_timeout.total_seconds()
@@ -285,6 +288,16 @@ async def build_services(
             maybe = setup(services, stack)
             if hasattr(maybe, "__await__"):
                 await maybe
+        if db is not None and leases is not None:
+            services.extra["replicas"] = await ha.replicate(
+                settings,
+                service=service,
+                db=db,
+                leases=leases,
+                eventlog=eventlog,
+                records=records,
+                stack=stack,
+            )
         stack.push_async_callback(supervisor.stop)
         await _secure_tofu_root(settings)
         await service.load()

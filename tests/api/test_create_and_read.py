@@ -6,14 +6,17 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from support.fakes import ScriptedProvisioner
+from support.stored import StoredRecords
 from support.waiting import wait_status
+
+# Behaviour suite: runs on the flat files and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
 
 Body = Callable[..., dict[str, Any]]
 
@@ -36,15 +39,14 @@ def test_create_answers_201_with_id_status_and_stream_url(server, body: Body) ->
 
 
 def test_create_persists_the_record_before_answering_without_the_token(
-    server, body: Body, data_root: Path
+    server, body: Body, stored: StoredRecords
 ) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
     server.services.deployments.deps.provisioner.gate = gate  # hold Phase 0
     try:
         created = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()
-        record_path = data_root / "deployments" / f"{created['id']}.json"
-        assert record_path.exists()
-        text = record_path.read_text()
+        text = stored.text(created["id"])
+        assert text is not None
         assert "h" * 64 not in text
         assert json.loads(text)["request"]["hetznerToken"] == "<redacted>"
     finally:
@@ -110,7 +112,9 @@ def test_ten_concurrent_creates_are_isolated(server, body: Body) -> None:  # typ
     assert len(server.services.deployments.registry) == 10
 
 
-def test_ten_concurrent_empty_creates_all_fail_and_store_nothing(server, data_root: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ten_concurrent_empty_creates_all_fail_and_store_nothing(
+    server, stored: StoredRecords
+) -> None:  # type: ignore[no-untyped-def]
     with ThreadPoolExecutor(10) as pool:
         responses = list(
             pool.map(lambda _: httpx.post(f"{server.url}/api/v1/deployments", json={}), range(10))
@@ -118,7 +122,7 @@ def test_ten_concurrent_empty_creates_all_fail_and_store_nothing(server, data_ro
     assert [r.status_code for r in responses] == [400] * 10
     assert responses[0].json() == {"error": "hetzner token is required"}
     assert len(server.services.deployments.registry) == 0
-    assert list((data_root / "deployments").glob("*.json")) == []
+    assert stored.ids() == []
 
 
 @pytest.mark.parametrize(

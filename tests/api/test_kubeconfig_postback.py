@@ -13,7 +13,11 @@ import httpx
 import pytest
 
 from support.fakes import ScriptedProvisioner
+from support.stored import StoredRecords
 from support.waiting import wait_status
+
+# Behaviour suite: runs on the flat files and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
 
 Body = Callable[..., dict[str, Any]]
 
@@ -93,7 +97,9 @@ def test_exactly_one_mebibyte_is_accepted(held) -> None:  # type: ignore[no-unty
     assert _put(server, dep, b"a" * (1 << 20), f"Bearer {bearer}").status_code == 204
 
 
-def test_first_valid_put_stores_the_file_then_the_bearer_is_spent(held, data_root: Path) -> None:  # type: ignore[no-untyped-def]
+def test_first_valid_put_stores_the_file_then_the_bearer_is_spent(
+    held, data_root: Path, stored: StoredRecords
+) -> None:  # type: ignore[no-untyped-def]
     server, dep, bearer, _ = held
     resp = _put(server, dep, KUBECONFIG, f"bEaReR  {bearer}")
     assert resp.status_code == 204
@@ -101,7 +107,8 @@ def test_first_valid_put_stores_the_file_then_the_bearer_is_spent(held, data_roo
     path = data_root / "kubeconfigs" / f"{dep}.yaml"
     assert path.read_bytes() == KUBECONFIG
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    record_text = (data_root / "deployments" / f"{dep}.json").read_text()
+    record_text = stored.text(dep)
+    assert record_text is not None
     record = json.loads(record_text)
     assert record["result"]["kubeconfigPath"] == str(path.absolute())
     for marker in (

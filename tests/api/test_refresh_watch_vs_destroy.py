@@ -19,7 +19,11 @@ from catalyst_sandbox.fakekube import FakeKubeServer
 from support.fakes import ScriptedProvisioner
 from support.waiting import wait_for, wait_status
 
-pytestmark = pytest.mark.timeout(60)  # watch and destroy runs per test; the default is 15 s
+# Behaviour suite: runs on the flat files and on PostgreSQL.
+pytestmark = [
+    pytest.mark.both_backends,
+    pytest.mark.timeout(60),  # watch and destroy runs per test; the default is 15 s
+]
 
 Body = Callable[..., dict[str, Any]]
 

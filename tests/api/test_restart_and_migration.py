@@ -23,6 +23,7 @@ Body = Callable[..., dict[str, Any]]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "original-store"
 
 
+@pytest.mark.both_backends
 def test_records_survive_a_restart_with_their_events(
     make_settings, start_server, scripted_overrides, body: Body
 ) -> None:  # type: ignore[no-untyped-def]

@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from support.fakes import ScriptedProvisioner
+from support.stored import StoredRecords
 from support.waiting import read_sse, wait_status
 
-pytestmark = pytest.mark.timeout(60)  # several runs and restarts per test; the default is 15 s
+# Behaviour suite: runs on the flat files and on PostgreSQL.
+pytestmark = [
+    pytest.mark.both_backends,
+    pytest.mark.timeout(60),  # several runs and restarts per test; the default is 15 s
+]
 
 Body = Callable[..., dict[str, Any]]
 
@@ -140,7 +144,7 @@ def test_retry_after_restart_needs_the_token_again(
 
 
 def test_destroy_runs_tofu_destroy_and_keeps_the_record(
-    make_settings, start_server, scripted_overrides, body: Body, data_root: Path
+    make_settings, start_server, scripted_overrides, body: Body, stored: StoredRecords
 ) -> None:  # type: ignore[no-untyped-def]
     prov = ScriptedProvisioner(postback_base="auto")
     server = start_server(make_settings(), scripted_overrides(prov))
@@ -161,9 +165,7 @@ def test_destroy_runs_tofu_destroy_and_keeps_the_record(
     assert any(e["phase"] == "tofu-destroy" for e in events)
     again = httpx.delete(f"{server.url}/api/v1/deployments/{dep}")
     assert again.status_code == 409
-    assert json.loads((data_root / "deployments" / f"{dep}.json").read_text())["status"] == (
-        "destroyed"
-    )
+    assert stored.get(dep)["status"] == "destroyed"
 
 
 def test_destroy_after_restart_without_token_is_credentials_required(

@@ -15,6 +15,9 @@ from catalyst_api.client.sse import SseFrame
 from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.waiting import read_sse, wait_for, wait_status
 
+# Behaviour suite: runs on the flat files and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
+
 Body = Callable[..., dict[str, Any]]
 
 

@@ -9,11 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from catalyst_api.events import Emit
 from catalyst_api.provisioner import Phase0Outputs, ProvisionJob
 from support.fakes import ScriptedProvisioner
+from support.stored import StoredRecords
 from support.waiting import read_sse, wait_status
+
+# Behaviour suite: runs on the flat files and on PostgreSQL.
+pytestmark = pytest.mark.both_backends
 
 Body = Callable[..., dict[str, Any]]
 
@@ -32,7 +37,12 @@ class ExplodingOnce(ScriptedProvisioner):
 
 
 def test_a_run_that_raises_ends_failed_and_done_and_retry_is_accepted(
-    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body, log_text: Any
+    make_settings: Any,
+    start_server: Any,
+    scripted_overrides: Any,
+    body: Body,
+    log_text: Any,
+    stored: StoredRecords,
 ) -> None:
     settings = make_settings()
     server = start_server(settings, scripted_overrides(ExplodingOnce(postback_base="auto")))
@@ -46,7 +56,7 @@ def test_a_run_that_raises_ends_failed_and_done_and_retry_is_accepted(
     frames = read_sse(server.url, dep)
     assert frames[-1][0] == "done"
     assert json.loads(frames[-1][2])["status"] == "failed"
-    record = json.loads((settings.deployments_dir / f"{dep}.json").read_text())
+    record = stored.get(dep)
     assert (record["status"], record["failureStage"]) == ("failed", "phase0")
     assert "deployment run crashed" in log_text()
 
@@ -56,7 +66,11 @@ def test_a_run_that_raises_ends_failed_and_done_and_retry_is_accepted(
 
 
 def test_once_runs_are_stopping_a_create_is_refused_before_anything_is_recorded(
-    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body
+    make_settings: Any,
+    start_server: Any,
+    scripted_overrides: Any,
+    body: Body,
+    stored: StoredRecords,
 ) -> None:
     settings = make_settings()
     server = start_server(settings, scripted_overrides())
@@ -66,7 +80,7 @@ def test_once_runs_are_stopping_a_create_is_refused_before_anything_is_recorded(
 
     assert resp.status_code == 503
     assert resp.json()["error"] == "shutting-down"
-    assert list(settings.deployments_dir.glob("*.json")) == []
+    assert stored.ids() == []
 
 
 @dataclass
@@ -83,7 +97,11 @@ class DestroyExplodingOnce(ScriptedProvisioner):
 
 
 def test_a_destroy_that_raises_ends_failed_at_the_destroy_stage_and_can_run_again(
-    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body
+    make_settings: Any,
+    start_server: Any,
+    scripted_overrides: Any,
+    body: Body,
+    stored: StoredRecords,
 ) -> None:
     settings = make_settings()
     server = start_server(settings, scripted_overrides(DestroyExplodingOnce(postback_base="auto")))
@@ -96,7 +114,7 @@ def test_a_destroy_that_raises_ends_failed_at_the_destroy_stage_and_can_run_agai
         "catalyst-api destroy run failed unexpectedly: RuntimeError: state lock vanished"
     )
     assert read_sse(server.url, dep)[-1][0] == "done"
-    record = json.loads((settings.deployments_dir / f"{dep}.json").read_text())
+    record = stored.get(dep)
     assert record["failureStage"] == "destroy"
 
     assert httpx.delete(f"{server.url}/api/v1/deployments/{dep}").status_code == 202

@@ -81,6 +81,10 @@ NOT_SET_BY_CHART = {
     "CATALYST_SANDBOX": "sandbox only",
     "CATALYST_SANDBOX_SPEED": "sandbox only",
     "CATALYST_SANDBOX_FAIL_COMPONENTS": "sandbox only",
+    "CATALYST_DATABASE_URL": "set only with database.enabled (docs/HA.md)",
+    "CATALYST_ENCRYPTION_KEY": "set only with database.enabled (docs/HA.md)",
+    "CATALYST_LEASE_TTL": "set only with database.enabled (docs/HA.md)",
+    "CATALYST_REPLICA_NAME": "set only with database.enabled: the Pod name",
 }
 
 # Settings holding a data path → the volume that must back it (durable state on the PVCs).

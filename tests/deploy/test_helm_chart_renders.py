@@ -216,3 +216,52 @@ def test_bad_values_fail_the_render_with_a_pointer(
     result = run([helm, "template", "x", CHART, "-f", values_file(values)])
     assert result.returncode != 0
     assert re.search(re.escape(message), result.stderr), result.stderr
+
+
+HA_VALUES: dict[str, Any] = {"database": {"enabled": True}}
+
+
+def test_with_a_database_the_chart_runs_replicas_with_rolling_updates_and_no_pvc(
+    render: Callable[..., Any],
+) -> None:
+    rendered = render(HA_VALUES)
+    assert rendered.object_keys() == (
+        DEFAULT_OBJECTS
+        - {
+            ("PersistentVolumeClaim", "catalyst-api-deployments"),
+            ("PersistentVolumeClaim", "catalyst-api-cache"),
+        }
+    ) | {("PodDisruptionBudget", "catalyst-api")}
+    deployment = rendered.get("Deployment").obj
+    spec = deployment["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    # The strategy-flip guard stays: Recreate → RollingUpdate on a live object is a flip too.
+    assert deployment["metadata"]["annotations"]["kustomize.toolkit.fluxcd.io/force"] == "enabled"
+    pod = spec["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "persistentVolumeClaim" not in volumes["catalyst"]
+    assert "emptyDir" in volumes["catalyst"] and "emptyDir" in volumes["sov-cache"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["CATALYST_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "catalyst-api-database",
+        "key": "uri",
+    }
+    assert env["CATALYST_ENCRYPTION_KEY"]["valueFrom"]["secretKeyRef"]["name"] == (
+        "catalyst-api-encryption-key"
+    )
+    assert env["CATALYST_REPLICA_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert pod["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    pdb = rendered.get("PodDisruptionBudget").obj["spec"]
+    assert pdb == {
+        "maxUnavailable": 1,
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "catalyst-api"}},
+    }
+    for doc in rendered.docs:
+        try:
+            kubernetes_validate.validate(doc.obj, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{doc.source}: {exc.message} at {list(exc.path)}")

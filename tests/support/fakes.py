@@ -101,6 +101,7 @@ class ScriptedPhase1:
     fail: tuple[str, ...] = ()
     gate: threading.Event | None = None
     kubeconfigs: list[bytes] = field(default_factory=list)
+    delay: float = 0.0  # before each component's event (a Phase 1 that takes a while)
 
     async def run(
         self,
@@ -116,6 +117,8 @@ class ScriptedPhase1:
             await _wait_threading_event(self.gate)
         states: dict[str, str] = {}
         for name in self.components:
+            if self.delay and known.get(name) is None:
+                await asyncio.sleep(self.delay)
             state = "failed" if name in self.fail else "installed"
             level = "error" if state == "failed" else "info"
             if known.get(name) != state:

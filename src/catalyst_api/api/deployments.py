@@ -81,6 +81,7 @@ async def list_deployments(
 @router.get("/{deployment_id}")
 async def get_deployment(deployment_id: str, request: Request) -> Response:
     svc = services(request).deployments
+    await svc.known(deployment_id)
     return json_response(svc.state(svc.get(deployment_id)))
 
 
@@ -88,6 +89,7 @@ async def get_deployment(deployment_id: str, request: Request) -> Response:
 async def get_events(deployment_id: str, request: Request) -> Response:
     """`{"state", "events", "done"}`, streamed in bounded chunks (see `json_stream`)."""
     svc = services(request).deployments
+    await svc.known(deployment_id)
     dep = svc.get(deployment_id)
     await svc.stream(dep).aload()  # in a worker thread; `events()` then reads memory only
     payload = svc.events(dep)
@@ -115,6 +117,7 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
     """SSE: `retry:`, then replay after `Last-Event-ID`/`?since=` (or everything), then live,
     then `done`."""
     svc = services(request)
+    await svc.deployments.known(deployment_id)
     dep = svc.deployments.get(deployment_id)
     cursor = _cursor(request, since)
     if (full := refuse_when_full(svc)) is not None:
@@ -152,6 +155,7 @@ async def _sse_frames(
 
 @router.get("/{deployment_id}/kubeconfig")
 async def download_kubeconfig(deployment_id: str, request: Request) -> Response:
+    await services(request).deployments.known(deployment_id)
     data, filename = await services(request).deployments.read_kubeconfig(deployment_id)
     return Response(
         data,
@@ -167,6 +171,7 @@ async def download_kubeconfig(deployment_id: str, request: Request) -> Response:
 async def put_kubeconfig(deployment_id: str, request: Request) -> Response:
     """cloud-init postback: bearer-checked, single use, 1 MiB cap, 204."""
     svc = services(request).deployments
+    await svc.known(deployment_id)
     dep = svc.authorize_kubeconfig_put(deployment_id, request.headers.get("authorization"))
     body = await read_capped(request, KUBECONFIG_MAX_BYTES, _kubeconfig_too_large)
     await svc.store_kubeconfig(dep, body)
@@ -176,6 +181,7 @@ async def put_kubeconfig(deployment_id: str, request: Request) -> Response:
 @router.post("/{deployment_id}/phases/{phase}/retry")
 async def retry_phase(deployment_id: str, phase: str, request: Request) -> Response:
     svc = services(request).deployments
+    await svc.known(deployment_id)
     svc.get(deployment_id)
     body = await read_capped(request, SMALL_BODY_MAX_BYTES, _small_too_large)
     return json_response(await svc.retry(deployment_id, phase, body))
@@ -184,6 +190,7 @@ async def retry_phase(deployment_id: str, phase: str, request: Request) -> Respo
 @router.delete("/{deployment_id}", status_code=202)
 async def destroy_deployment(deployment_id: str, request: Request) -> Response:
     svc = services(request).deployments
+    await svc.known(deployment_id)
     svc.get(deployment_id)
     body = await read_capped(request, SMALL_BODY_MAX_BYTES, _small_too_large)
     return json_response(await svc.destroy(deployment_id, body), 202)

@@ -25,10 +25,10 @@ async def healthz() -> Response:
 
 @router.get("/readyz", include_in_schema=False)
 async def readyz(request: Request) -> Response:
-    """Readiness: the deployments store must be writable; 503 otherwise."""
+    """Readiness: the deployments store (directory or database) must be writable; 503 otherwise."""
     svc = services(request)
     writable, problem = await asyncio.to_thread(svc.records.check_writable)
-    store: dict[str, Any] = {"ok": writable, "dir": str(svc.records.directory)}
+    store: dict[str, Any] = {"ok": writable, **svc.records.describe()}
     if problem:
         store["detail"] = problem
     check = svc.extra.get("k8scache_check", {"ok": True, "enabled": False})

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ..provisioner import Phase0Outputs
-from ..store import RecordStore
+from ..store.ports import RecordStorage
 from ..timefmt import utcnow
 from .machine import DESTROY_INTERRUPTED_MESSAGE, RestartAction, decide_restart, orphan_message
 from .models import IN_FLIGHT_PHASE0, Deployment, FailureStage, Result, Status
@@ -104,7 +104,7 @@ def crash_stage(dep: Deployment) -> FailureStage:
 class Lifecycle:
     """Applies named transitions and persists each one once (shielded)."""
 
-    def __init__(self, *, records: RecordStore, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, *, records: RecordStorage, clock: Callable[[], datetime] = utcnow) -> None:
         self._records = records
         self._clock = clock
 

@@ -3,6 +3,9 @@ late postback may start Phase 1."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 import structlog
 
 from ..errors import Conflict, Forbidden, Gone, Unauthorized, Unprocessable
@@ -39,6 +42,9 @@ class KubeconfigPostback:
         self._deployments = deployments
         self._runs = runs
         self._supervisor = supervisor
+        # Several replicas: whether another replica runs the deployment (then a PUT here is
+        # stored in the database and that replica continues, see `captured_elsewhere`).
+        self.held_elsewhere: Callable[[str], Awaitable[bool]] | None = None
 
     def authorize_kubeconfig_put(self, deployment_id: str, authorization: str | None) -> Deployment:
         """Checks 1–5 of spec §3.11, before the body is read."""
@@ -69,19 +75,43 @@ class KubeconfigPostback:
             raise Unprocessable("empty-body", "kubeconfig body is empty")
         async with dep.lock:
             _refuse_if_already_set(dep)
+            if self.held_elsewhere is not None and await self.held_elsewhere(dep.id):
+                await self._deps.kubeconfigs.deposit(dep.id, body)
+                log.info(
+                    "kubeconfig stored for the replica running the deployment",
+                    deployment_id=dep.id,
+                    bytes=len(body),
+                )
+                return
             path = await self._deps.kubeconfigs.write(dep.id, body)
             await self._lifecycle.kubeconfig_captured(dep, str(path))
+        self._captured(dep, path, len(body))
+
+    async def captured_elsewhere(self, dep: Deployment) -> None:
+        """Another replica stored this deployment's kubeconfig (it runs here): continue as if
+        the PUT had landed here."""
+        async with dep.lock:
+            if dep.result is not None and dep.result.kubeconfig_path:
+                return
+            if not await self._deps.kubeconfigs.materialize(dep.id):
+                return
+            path = self._deps.kubeconfigs.path_for(dep.id)
+            await self._lifecycle.kubeconfig_captured(dep, str(path))
+        self._captured(dep, path, path.stat().st_size)
+
+    def _captured(self, dep: Deployment, path: Path, body_len: int) -> None:
+        """After the record holds the path: tell the stream, wake the run or start Phase 1."""
         log.info(
             "kubeconfig captured",
             deployment_id=dep.id,
             fqdn=dep.request.sovereign_fqdn,
             path=str(path),
-            bytes=len(body),
+            bytes=body_len,
         )
         self._deps.hub.stream(dep.id).emit(
             Event(
                 phase="kubeconfig",
-                message=f"Kubeconfig received from the new Sovereign's cloud-init ({len(body)} "
+                message=f"Kubeconfig received from the new Sovereign's cloud-init ({body_len} "
                 "bytes); Phase 1 can watch the bootstrap kit",
             )
         )

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from ..config import Settings, format_go_duration
 from ..events import Emit, Event, EventHub
 from ..provisioner import ProvisionError, ProvisionJob
-from ..store import RecordStore
+from ..store.ports import RecordStorage
 from ..timefmt import utcnow
 from ..wire.kit import PHASE1_WATCH_PHASE
 from .kubeconfigs import KubeconfigFiles, describe_os_error
@@ -52,7 +52,7 @@ class Collaborators:
     """The dependencies runs touch, wired once by `wiring.build_services` (no runtime state)."""
 
     settings: Settings
-    records: RecordStore
+    records: RecordStorage
     hub: EventHub
     provisioner: Provisioner
     phase1: Phase1Runner

@@ -8,6 +8,7 @@ headers and map its `CatalystError`s to responses.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 from ..errors import InvalidRequest
 from ..events import DeploymentStream
 from ..provisioner.workdir import new_workdir_name
-from ..store import new_deployment_id
+from ..store import is_safe_id, new_deployment_id
 from ..timefmt import utcnow
 from ..wire.shapes import (
     CreateResponse,
@@ -30,11 +31,12 @@ from .bearer import mint_bearer
 from .decode import decode_create_request
 from .lifecycle import Lifecycle
 from .lookup import Deployments, IsManagedDomain, stream_url
-from .models import Deployment, Status
+from .models import Deployment, DeploymentRequest, Status
 from .pools import PoolRules, stamp_server_secrets
 from .postback import KubeconfigPostback
 from .registry import Registry
 from .rehydrate import Rehydrator
+from .replicas import ObservedLog, ReplicaSync, SharedLeases, SharedRecords
 from .runs import Collaborators, Runs
 from .supervisor import RunKind, RunSupervisor
 from .validation import validate_request
@@ -101,6 +103,59 @@ class DeploymentService:
             pools=self._pools,
             stop_refresh_watch=stop_refresh_watch,
         )
+        self.replicas: ReplicaSync | None = None
+
+    def replicate(
+        self,
+        *,
+        records: SharedRecords,
+        leases: SharedLeases,
+        eventlog: ObservedLog,
+        heartbeat: float,
+        settle: float,
+        create_lock: Callable[[], contextlib.AbstractAsyncContextManager[None]],
+    ) -> ReplicaSync:
+        """Run as one of several replicas over a shared database (before `load()`)."""
+        sync = ReplicaSync(
+            registry=self.registry,
+            hub=self.deps.hub,
+            eventlog=eventlog,
+            records=records,
+            leases=leases,
+            supervisor=self._supervisor,
+            lifecycle=self._lifecycle,
+            runs=self._runs,
+            kubeconfigs=self.deps.kubeconfigs,
+            heartbeat=heartbeat,
+            settle=settle,
+            create_lock=create_lock,
+        )
+        sync.captured_elsewhere = self._postback.captured_elsewhere
+        self._rehydrator.claim = sync.claim
+        self._rehydrator.release = sync.released_unless_running
+
+        async def held_elsewhere(deployment_id: str) -> bool:
+            return bool(await leases.held_elsewhere([deployment_id]))
+
+        self._postback.held_elsewhere = held_elsewhere
+        self.replicas = sync
+        return sync
+
+    async def known(self, deployment_id: str) -> None:
+        """Before a read or action by id: with several replicas, a deployment created on
+        another one that this one has not heard of yet is read from the database."""
+        if not is_safe_id(deployment_id):
+            return  # never a database key (a NUL byte would fail the query): 404 as before
+        if self.replicas is not None and self.registry.get(deployment_id) is None:
+            await self.replicas.load_missing(deployment_id)
+
+    @contextlib.asynccontextmanager
+    async def _creating(self) -> AsyncIterator[None]:
+        if self.replicas is None:
+            yield
+            return
+        async with self.replicas.creating():
+            yield
 
     # --- handed to a collaborator --------------------------------------------------------------
 
@@ -199,6 +254,20 @@ class DeploymentService:
         message = validate_request(req)
         if message is not None:
             raise InvalidRequest("validation", body={"error": message})
+        async with self._creating():
+            dep = await self._record_new(req, owner)
+        self._supervisor.start(dep, RunKind.PHASE0, self._runs.provision(dep, retry_phase=None))
+        log.info(
+            "deployment created",
+            deployment_id=dep.id,
+            fqdn=req.sovereign_fqdn.strip(),
+            pool=req.is_pool,
+        )
+        return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
+
+    async def _record_new(self, req: DeploymentRequest, owner: str) -> Deployment:
+        """The FQDN / pool-subdomain checks, the reservation and the first save of a create
+        (one at a time across replicas, see `_creating`)."""
         pool_key = self._pools.check_create(req)
         fqdn = req.sovereign_fqdn.strip()
         self._deployments.check_fqdn_free(fqdn)
@@ -225,7 +294,6 @@ class DeploymentService:
         finally:
             self.registry.unclaim(fqdn, pool_key)
         self.deps.hub.new_stream(dep.id)
+        await self._supervisor.acquire(dep.id)  # before the record says a run is due
         await self._lifecycle.created(dep)
-        self._supervisor.start(dep, RunKind.PHASE0, self._runs.provision(dep, retry_phase=None))
-        log.info("deployment created", deployment_id=dep.id, fqdn=fqdn, pool=req.is_pool)
-        return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
+        return dep

@@ -11,6 +11,12 @@ not record itself are recorded here, through the lifecycle's shielded save:
 - the run is cancelled (shutdown) → `Lifecycle.interrupted`: Phase 0 in flight is orphaned,
   a destroy must be run again, a Phase 1 watch resumes at the next start.
 
+With several replicas (PostgreSQL backend) a run first takes the deployment's lease
+(`RunLeases`): exactly one replica runs a deployment's work at a time. A run whose lease is held
+by another replica does not start; the lease is released when the run ends (after its events
+are committed), and a run whose lease was lost (`lost()`: the heartbeat found another holder)
+is cancelled without recording anything, since its new holder owns the record now.
+
 Shutdown is staged (docs/RUNBOOK.md §Shutdown): `stop()` refuses new runs, cancels the running
 ones (the tofu runner interrupts OpenTofu: SIGINT, then SIGTERM and SIGKILL after
 `CATALYST_TOFU_INTERRUPT_GRACE` each) and waits up to `CATALYST_SHUTDOWN_RUNS_GRACE`, then names
@@ -23,7 +29,7 @@ import asyncio
 import inspect
 from collections.abc import Coroutine
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -32,7 +38,7 @@ from ..events import EventHub
 from .lifecycle import Lifecycle
 from .models import Deployment
 
-__all__ = ["RunKind", "RunSupervisor"]
+__all__ = ["RunKind", "RunLeases", "RunSupervisor"]
 
 log = structlog.get_logger(__name__)
 
@@ -46,16 +52,85 @@ class RunKind(StrEnum):
     DESTROY = "destroy"
 
 
-class RunSupervisor:
-    """Holds every deployment run; at most one per deployment."""
+class RunLeases(Protocol):
+    """Per-deployment leases shared by the replicas."""
 
-    def __init__(self, *, hub: EventHub, lifecycle: Lifecycle, grace: float = 10.0) -> None:
+    async def take(self, deployment_id: str) -> bool:
+        """Take (or renew) the lease; False when another replica holds a live one."""
+        ...
+
+    async def release(self, deployment_id: str) -> None: ...
+
+
+_LEASE_RETRY = (0.1, 2.0)
+
+
+class RunSupervisor:
+    """Holds every deployment run; at most one per deployment (per cluster of replicas when
+    `leases` is given)."""
+
+    def __init__(
+        self,
+        *,
+        hub: EventHub,
+        lifecycle: Lifecycle,
+        grace: float = 10.0,
+        leases: RunLeases | None = None,
+    ) -> None:
         self._hub = hub
         self._lifecycle = lifecycle
         self._grace = grace
+        self._leases = leases
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._stopping = False
         self._unstarted: list[Deployment] = []  # cancelled before their first step
+        self._lost: set[str] = set()
+        self._owned: set[str] = set()  # leases held here (from `acquire` to the release)
+
+    def owns(self, deployment_id: str) -> bool:
+        """Whether this replica holds the deployment's lease (from just before its record
+        says a run is due until the run ended), or runs it."""
+        return deployment_id in self._owned or self.is_running(deployment_id)
+
+    def disown(self, deployment_id: str) -> None:
+        """The lease was given back without a run (restart rules started nothing)."""
+        self._owned.discard(deployment_id)
+
+    def running(self) -> list[str]:
+        """Ids of the deployments with a run here (their leases need renewing)."""
+        return [d for d, t in self._runs.items() if not t.done()]
+
+    async def acquire(self, deployment_id: str) -> bool:
+        """Take the deployment's lease now (before its record says a run is due); True
+        without leases. Retries while the database is unreachable."""
+        if self._leases is None:
+            return True
+        delay = _LEASE_RETRY[0]
+        while True:
+            try:
+                taken = await self._leases.take(deployment_id)
+                if taken:
+                    self._owned.add(deployment_id)
+                return taken
+            except Exception as exc:  # the database's errors: retry until it answers
+                log.warning(
+                    "lease take failed; retrying",
+                    deployment_id=deployment_id,
+                    error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+                await asyncio.sleep(delay)
+                delay = min(_LEASE_RETRY[1], delay * 2)
+
+    def lost(self, deployment_ids: set[str]) -> None:
+        """Another replica holds these deployments' leases now: cancel their runs here
+        without recording anything."""
+        for deployment_id in deployment_ids:
+            task = self._runs.get(deployment_id)
+            if task is not None and not task.done():
+                log.error("run lease lost; cancelling the run here", deployment_id=deployment_id)
+                self._lost.add(deployment_id)
+                self._owned.discard(deployment_id)
+                task.cancel()
 
     def is_running(self, deployment_id: str) -> bool:
         task = self._runs.get(deployment_id)
@@ -102,13 +177,25 @@ class RunSupervisor:
     async def _supervise(
         self, dep: Deployment, kind: RunKind, body: Coroutine[Any, Any, None]
     ) -> None:
+        if not await self.acquire(dep.id):
+            body.close()
+            log.warning(
+                "another replica runs this deployment; run not started here",
+                deployment_id=dep.id,
+                kind=kind.value,
+            )
+            return
+        lost = False
         try:
             await body
         except asyncio.CancelledError:
-            try:
-                await self._lifecycle.interrupted(dep)
-            except Exception:
-                log.exception("could not record an interrupted run", deployment_id=dep.id)
+            lost = dep.id in self._lost
+            self._lost.discard(dep.id)
+            if not lost:
+                try:
+                    await self._lifecycle.interrupted(dep)
+                except Exception:
+                    log.exception("could not record an interrupted run", deployment_id=dep.id)
             raise
         except Exception as exc:
             log.exception("deployment run crashed", deployment_id=dep.id, kind=kind.value)
@@ -118,7 +205,22 @@ class RunSupervisor:
             except Exception:
                 log.exception("could not record a crashed run", deployment_id=dep.id)
         finally:
-            self._hub.stream(dep.id).end_run()
+            if not lost:
+                self._hub.stream(dep.id).end_run()
+                await self._release(dep.id)
+
+    async def _release(self, deployment_id: str) -> None:
+        """Commit the run's events, then release its lease (other replicas then see the run
+        end after its last event)."""
+        if self._leases is None:
+            return
+        self._owned.discard(deployment_id)
+        try:
+            async with asyncio.timeout(5):
+                await self._hub.eventlog.flush()
+                await self._leases.release(deployment_id)
+        except Exception as exc:  # it expires on its own
+            log.warning("lease release failed", deployment_id=deployment_id, error=str(exc))
 
     async def stop(self) -> None:
         """Refuse new runs, cancel the running ones and wait up to the grace; a second call

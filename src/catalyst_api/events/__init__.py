@@ -1,7 +1,8 @@
 """Deployment events: the model, the per-deployment streams and their SSE framing.
 
 What: every phase emits `Event`s through an `Emit` callback; `EventHub` numbers them (`seq`),
-keeps the replay window, persists them through the store's `EventLog` and wakes subscribers.
+keeps the replay window, persists them through the store's event log (files or PostgreSQL)
+and wakes subscribers.
 Usage: `hub.emitter(id)` for producers, `hub.stream(id).subscribe(after_seq)` for readers.
 Trade-off: pull-based subscribers (cursor + wake flag) cost a little latency per wake-up but
 make lost or duplicated events impossible and slow clients harmless.

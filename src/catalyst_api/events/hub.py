@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 import structlog
 
-from ..store import EventLog
+from ..store.ports import EventStorage
 from .models import Event, rfc3339_now
 
 __all__ = ["DeploymentStream", "EventHub", "StoredEvent", "Subscription"]
@@ -143,7 +143,7 @@ class DeploymentStream:
         self,
         deployment_id: str,
         *,
-        eventlog: EventLog,
+        eventlog: EventStorage,
         capacity: int = DEFAULT_CAPACITY,
         on_emit: Callable[[Event], None] | None = None,
         on_resize: Callable[[DeploymentStream, int], None] | None = None,
@@ -321,6 +321,38 @@ class DeploymentStream:
             self._on_emit(event)
         return event
 
+    def absorb(self, items: list[tuple[int, bytes]]) -> int:
+        """Events another replica emitted and committed, in seq order: they join the window
+        (never written again) and wake the subscribers. A stream that is not loaded only
+        forgets its next seq (it reads the log when used). Returns how many joined."""
+        if not self.loaded:
+            self._seq_known = False
+            return 0
+        joined = grown = 0
+        window = self._window
+        for seq, data in items:
+            if seq < self.next_seq:
+                continue
+            if seq > self.next_seq:  # a gap: read the window again from the log when used
+                self.release()
+                self._seq_known = False
+                break
+            if not window:
+                self._first_seq = seq
+            window.append(data)
+            self.next_seq = seq + 1
+            grown += len(data) + EVENT_OVERHEAD
+            joined += 1
+        if joined and self.loaded:
+            if len(window) > self.capacity + self.capacity // 10:
+                cut = len(window) - self.capacity
+                grown -= sum(len(j) for j in window[:cut]) + EVENT_OVERHEAD * cut
+                del window[:cut]
+                self._first_seq += cut
+            self._resized(self.resident_bytes + grown)
+        self._wake_all()
+        return joined
+
     def begin_run(self) -> None:
         """A run (Phase 0/1, retry, destroy) is active: SSE clients stay attached."""
         self.done = False
@@ -409,7 +441,7 @@ class EventHub:
 
     def __init__(
         self,
-        eventlog: EventLog,
+        eventlog: EventStorage,
         *,
         capacity: int = DEFAULT_CAPACITY,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
@@ -462,6 +494,17 @@ class EventHub:
             self.stream(deployment_id).emit(event)
 
         return emit
+
+    async def pull(self, deployment_id: str) -> int:
+        """Another replica committed events of this deployment: read those newer than the
+        stream's last seq from the log (worker thread) and hand them to its subscribers."""
+        stream = self._streams.get(deployment_id)
+        if stream is None:
+            return 0
+        if not stream.loaded:
+            return stream.absorb([])
+        items = await self.eventlog.read_after(deployment_id, stream.last_seq)
+        return stream.absorb(items)
 
     def count(self, deployment_id: str) -> int:
         """`numEvents` without loading a stream: from the log's index (no I/O once the index

@@ -60,6 +60,7 @@ class InfrastructureService:
         self,
         *,
         lookup: Callable[[str], Deployment | None],
+        kubeconfigs: KubeconfigFiles,
         jobs: JobsStore | None,
         reader: LiveReader,
         emit_for: Callable[[str], Callable[[Event], None]],
@@ -67,6 +68,7 @@ class InfrastructureService:
         claim_timeout: float,
     ) -> None:
         self._lookup = lookup
+        self._kubeconfigs = kubeconfigs
         self.reader = reader
         self.audit = MutationAudit(jobs) if jobs is not None else None
         self.tracker = ClaimTracker(
@@ -123,7 +125,7 @@ class InfrastructureService:
         if not path:
             raise ServiceUnavailable("sovereign-cluster-unreachable", NO_KUBECONFIG)
         try:
-            return await KubeconfigFiles.read(path)
+            return await self._kubeconfigs.read(path)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise ServiceUnavailable(

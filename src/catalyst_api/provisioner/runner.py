@@ -55,6 +55,7 @@ from catalyst_api.provisioner.models import (
     ProvisionJob,
     flux_bootstrap_banner,
 )
+from catalyst_api.provisioner.pgstate import StateDatabase, deployment_id_of
 from catalyst_api.provisioner.process import (
     CommandResult,
     CommandTimedOut,
@@ -276,6 +277,8 @@ class TofuProvisioner:
         self._on_step_finished = on_step_finished
         self._base_env = dict(base_env) if base_env is not None else _default_base_env()
         self._busy: set[str] = set()
+        url = settings.database_url.get_secret_value()
+        self._states = StateDatabase(url) if url else None
 
     # --- workdir -------------------------------------------------------------------------------
 
@@ -290,7 +293,11 @@ class TofuProvisioner:
         return self._settings.tofu_workdir / self._name(fqdn, workdir)
 
     def has_state(self, fqdn: str, *, workdir: str = "") -> bool:
-        """Whether that workdir's `terraform.tfstate` records at least one resource."""
+        """Whether the deployment's state records at least one resource: its schema in
+        PostgreSQL with a database, else that workdir's `terraform.tfstate`."""
+        deployment_id = deployment_id_of(workdir)
+        if self._states is not None and deployment_id is not None:
+            return self._states.has_resources(deployment_id)
         try:
             return wd.state_has_resources(self.workdir_for(fqdn, workdir))
         except ValueError:
@@ -332,7 +339,14 @@ class TofuProvisioner:
             wd.write_cli_config(workdir, self._mirror)
         except OSError as exc:
             raise ProvisionError(f"write tofu CLI config: {exc}") from None
-        return workdir, secret_env(values)
+        env = secret_env(values)
+        deployment_id = deployment_id_of(name)
+        if self._states is not None and deployment_id is not None:
+            try:
+                env.update(self._states.prepare(workdir, deployment_id))
+            except (OSError, ValueError) as exc:
+                raise ProvisionError(f"configure the state backend: {exc}") from None
+        return workdir, env
 
     # --- running -------------------------------------------------------------------------------
 
@@ -389,6 +403,8 @@ class TofuProvisioner:
                 return await self._apply_steps(job, workdir, secrets_env, binary, emit)
             finally:
                 await asyncio.to_thread(wd.tighten_workdir, workdir)
+                if "PG_CONN_STR" in secrets_env:  # the state is in PostgreSQL: nothing stays
+                    wd.remove_quietly(workdir / TFVARS_FILE)
 
     async def _apply_steps(
         self,
@@ -445,4 +461,10 @@ class TofuProvisioner:
                 await run.step("destroy")
             finally:
                 await asyncio.to_thread(wd.tighten_workdir, workdir)
+                if "PG_CONN_STR" in secrets_env:
+                    wd.remove_quietly(workdir / TFVARS_FILE)
             wd.remove_quietly(workdir / TFVARS_FILE)
+            deployment_id = deployment_id_of(name)
+            if self._states is not None and deployment_id is not None:
+                with contextlib.suppress(Exception):  # an empty schema left behind is harmless
+                    await asyncio.to_thread(self._states.drop, deployment_id)

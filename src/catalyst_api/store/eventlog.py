@@ -422,6 +422,13 @@ class EventLog:
         for deployment_id in list(self._fds):
             self._forget_fd(deployment_id)
 
+    def has_log(self, deployment_id: str) -> bool:
+        """Whether `<id>.events.jsonl` exists (False for an unsafe id)."""
+        try:
+            return self.path_for(deployment_id).exists()
+        except ValueError:
+            return False
+
     def replace_sync(self, deployment_id: str, lines: Iterable[bytes]) -> None:
         """Atomically replace a log (migration of embedded events, compaction)."""
         if not self.enabled:
@@ -515,6 +522,20 @@ class EventLog:
                         yield obj
         finally:
             os.close(fd)
+
+    async def read_after(self, deployment_id: str, after_seq: int) -> list[tuple[int, bytes]]:
+        """Events with `seq > after_seq` as (seq, JSON line), oldest first (worker thread)."""
+
+        def read() -> list[tuple[int, bytes]]:
+            _, raw_events = self.iter_from(deployment_id, after_seq)
+            out = []
+            for raw in raw_events:
+                seq = raw.get("seq")
+                if isinstance(seq, int) and seq > after_seq:
+                    out.append((seq, orjson.dumps(raw)))
+            return out
+
+        return await asyncio.to_thread(read)
 
     async def read(self, deployment_id: str) -> list[dict[str, Any]]:
         return await asyncio.to_thread(self.read_sync, deployment_id)

@@ -79,6 +79,10 @@ class RecordStore:
             return False, f"deployments directory {self.directory} is not writable: {exc}"
         return True, None
 
+    def describe(self) -> dict[str, str]:
+        """Where the records live (`/readyz`, logs)."""
+        return {"dir": str(self.directory)}
+
     def path_for(self, deployment_id: str) -> Path:
         """`<dir>/<id>.json`; rejects ids that could escape the directory."""
         if not is_safe_id(deployment_id):

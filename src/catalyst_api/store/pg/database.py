@@ -1,0 +1,100 @@
+"""Pooled connections to one PostgreSQL database: async for the event loop, sync for the
+worker threads that read event history (the hub reads logs off the loop in threads)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+__all__ = ["Database", "redact_url"]
+
+_CONNECT_TIMEOUT = 5
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password (for logs and `/readyz`)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+
+
+class Database:
+    """The two pools over one URL; `open()` before use, `aclose()` at the end."""
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        self.url = url
+        self._locks: dict[int, asyncio.Lock] = {}
+        kwargs = {"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT}
+        # `check`: a connection handed out is alive (after a database restart the pool's
+        # old connections are dropped instead of failing the first query on each).
+        self.pool = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            kwargs=kwargs,
+            open=False,
+            timeout=10.0,
+            check=AsyncConnectionPool.check_connection,
+        )
+        self.sync_pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=4,
+            kwargs=kwargs,
+            open=False,
+            timeout=10.0,
+            check=ConnectionPool.check_connection,
+        )
+
+    async def open(self) -> None:
+        """Open both pools (without waiting for a connection: a database that is down is
+        reported by `/readyz`, and every query retries through the pool)."""
+        await self.pool.open(wait=False)
+        self.sync_pool.open(wait=False)
+
+    async def aclose(self) -> None:
+        await self.pool.close()
+        self.sync_pool.close()
+
+    @contextlib.contextmanager
+    def sync_connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled blocking connection (worker threads, start-up)."""
+        with self.sync_pool.connection() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def advisory_lock(self, key: int) -> AsyncIterator[None]:
+        """Hold a session advisory lock (every replica's holder waits its turn). Callers in
+        this process queue on a local lock first, so waiters never hold pooled connections
+        the holder needs."""
+        local = self._locks.setdefault(key, asyncio.Lock())
+        async with local, self.pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    def ping(self) -> tuple[bool, str | None]:
+        """`SELECT 1` on a fresh connection (blocking; `/readyz` runs it in a thread)."""
+        try:
+            with psycopg.connect(self.url, connect_timeout=2, autocommit=True) as conn:
+                conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            return False, f"database {redact_url(self.url)} unreachable: {_first_line(exc)}"
+        return True, None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
