@@ -20,6 +20,7 @@ from catalyst_api.auth.startup import mint_into, open_mode_warning
 from catalyst_api.auth.tokens import TokenFileError
 from catalyst_api.cli import _sandbox_admin_token, main
 from catalyst_api.client import deployments_main
+from catalyst_api.client.infra import infra_main
 from catalyst_api.config import ConfigError, Settings
 from support.waiting import wait_for
 
@@ -149,3 +150,24 @@ def test_the_cli_client_sends_its_token(realm) -> None:  # type: ignore[no-untyp
     assert code == 1 and "401" in text
     assert run("list", env={"CATALYST_API_TOKEN": realm.tokens["viewer"]})[0] == 0
     assert run("list", "--token", realm.tokens["viewer"], env={})[0] == 0
+
+
+def test_the_infra_client_sends_its_token(realm) -> None:  # type: ignore[no-untyped-def]
+    """`catalyst-api infra` takes `--token` / CATALYST_API_TOKEN like the other clients: without
+    it the required-mode server answers 401 (exit 1 with the answer), with it the route runs
+    (here: 404 for an unknown deployment, which only an authenticated viewer reaches)."""
+
+    def run(*argv: str, env: dict[str, str]) -> tuple[int, str]:
+        out = io.StringIO()
+        with redirect_stderr(out):
+            code = infra_main(list(argv), env={"CATALYST_API_URL": realm.url, **env}, out=out)
+        return code, out.getvalue()
+
+    code, text = run("show", "nope", env={})
+    assert code != 0 and ("401" in text or "unauthenticated" in text), text
+    for argv, env in (
+        (("--token", realm.tokens["viewer"], "show", "nope"), {}),
+        (("show", "nope"), {"CATALYST_API_TOKEN": realm.tokens["viewer"]}),
+    ):
+        code, text = run(*argv, env=env)
+        assert code != 0 and "deployment-not-found" in text, text

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-url", help=f"base URL (env CATALYST_API_URL, default {DEFAULT_API_URL})"
     )
+    parser.add_argument("--token", help="bearer token (env CATALYST_API_TOKEN)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     show = sub.add_parser("show", help="the topology (regions, clusters, pools, nodes, ...)")
     show.add_argument("id")
@@ -218,8 +219,10 @@ def infra_main(
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
     url = args.api_url or environ.get("CATALYST_API_URL") or DEFAULT_API_URL
+    token = (args.token or environ.get("CATALYST_API_TOKEN", "")).strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        with httpx.Client(base_url=url.rstrip("/"), timeout=30) as client:
+        with httpx.Client(base_url=url.rstrip("/"), timeout=30, headers=headers) as client:
             return _run(client, args, stdout)
     except _HttpError as exc:
         sys.stderr.write(f"catalyst-api infra: {exc}\n")
