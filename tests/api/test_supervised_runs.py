@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,3 +120,27 @@ def test_a_destroy_that_raises_ends_failed_at_the_destroy_stage_and_can_run_agai
 
     assert httpx.delete(f"{server.url}/api/v1/deployments/{dep}").status_code == 202
     assert wait_status(server.url, dep, {"destroyed", "failed"})["status"] == "destroyed"
+
+
+def test_a_destroy_sent_as_soon_as_ready_shows_waits_for_the_runs_epilogue(
+    make_settings: Any, start_server: Any, scripted_overrides: Any, body: Body
+) -> None:
+    """The record says `ready` a moment before the run has committed its events and released
+    its lease (PostgreSQL); a client that destroys right then gets 202, not 409 phase-running.
+    The epilogue is made slow (1 s) so the window is always hit."""
+    provisioner = ScriptedProvisioner(postback_base="auto")
+    server = start_server(make_settings(), scripted_overrides(provisioner))
+    supervisor = server.services.supervisor
+    release = supervisor._release
+
+    async def slow_release(deployment_id: str) -> None:
+        await asyncio.sleep(1.0)  # the epilogue under test, not synchronisation
+        await release(deployment_id)
+
+    supervisor._release = slow_release
+    dep = httpx.post(f"{server.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_status(server.url, dep, {"ready"})
+    assert server.call(lambda: supervisor.is_running(dep)), "still in its epilogue"
+    answer = httpx.delete(f"{server.url}/api/v1/deployments/{dep}", timeout=10)
+    assert answer.status_code == 202, answer.text
+    wait_status(server.url, dep, {"destroyed"})

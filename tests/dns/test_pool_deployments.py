@@ -20,7 +20,7 @@ from catalyst_sandbox.fake_dynadot import FakeDynadot, FakeRecord
 from catalyst_sandbox.fake_pdm import FakePdm
 from support.fakes import ScriptedProvisioner
 from support.server import LiveServer
-from support.waiting import wait_status
+from support.waiting import wait_for, wait_status
 
 pytestmark = pytest.mark.timeout(60)  # full pool runs and destroys per test; the default is 15 s
 
@@ -427,6 +427,8 @@ def test_phase0_failure_releases_the_reservation(
     )
     dep_id = create(server, pool_body("acme")).json()["id"]
     wait_status(server.url, dep_id, {"failed"})
+    # The release follows the `failed` record (a slow PDM must not delay the failure report).
+    wait_for(lambda: len(fake_pdm.calls("release")) == 1, what="reservation released")
     (release,) = fake_pdm.calls("release")
     assert release.json() == {"subdomain": "acme"}
     assert fake_pdm.allocation("omani.works", "acme") is None

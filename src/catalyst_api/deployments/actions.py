@@ -56,6 +56,11 @@ class DeploymentActions:
         self.refreshing: dict[str, int] = {}
         self._manual_retries = RecentKeys(MANUAL_RETRY_WINDOW)
 
+    async def _settle(self, dep: Deployment) -> None:
+        """A run whose record shows its outcome may still be in its epilogue: wait for it."""
+        if dep.status in (Status.READY, Status.FAILED, Status.DESTROYED):
+            await self._supervisor.settle(dep.id)
+
     async def retry(self, deployment_id: str, phase: str, body: bytes) -> RetryResponse:
         """`POST .../phases/{phase}/retry` (spec §6.6, DESIGN item 7)."""
         dep = self._deployments.get(deployment_id)
@@ -69,6 +74,7 @@ class DeploymentActions:
                     "canonical phase list"
                 },
             )
+        await self._settle(dep)
         if self._supervisor.is_running(dep.id) or dep.status in IN_FLIGHT_PHASE0:
             raise Conflict(
                 "in-flight",
@@ -141,6 +147,7 @@ class DeploymentActions:
     async def destroy(self, deployment_id: str, body: bytes) -> DestroyResponse:
         """`DELETE /api/v1/deployments/{id}` (DESIGN item 5): 202 and a background destroy."""
         dep = self._deployments.get(deployment_id)
+        await self._settle(dep)
         if (
             self._supervisor.is_running(dep.id)
             or dep.status in IN_FLIGHT_PHASE0

@@ -40,6 +40,9 @@ from .models import Deployment
 
 __all__ = ["RunKind", "RunLeases", "RunSupervisor"]
 
+RUN_EPILOGUE_GRACE = 5.0
+"""Seconds an action waits for a finished run's epilogue (event commit, lease release)."""
+
 log = structlog.get_logger(__name__)
 
 
@@ -135,6 +138,14 @@ class RunSupervisor:
     def is_running(self, deployment_id: str) -> bool:
         task = self._runs.get(deployment_id)
         return task is not None and not task.done()
+
+    async def settle(self, deployment_id: str, timeout: float = RUN_EPILOGUE_GRACE) -> None:
+        """Wait (at most `timeout` s) for a run whose record already shows its outcome: it is
+        only committing its events and releasing its lease, so an action a client sends right
+        after seeing `ready` or `failed` is not refused as if a phase were still running."""
+        task = self._runs.get(deployment_id)
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout)
 
     def check_accepting(self) -> None:
         """503 `shutting-down` once `stop()` was called: actions ask before they change
