@@ -428,7 +428,7 @@ def test_phase0_failure_releases_the_reservation(
     dep_id = create(server, pool_body("acme")).json()["id"]
     wait_status(server.url, dep_id, {"failed"})
     # The release follows the `failed` record (a slow PDM must not delay the failure report).
-    wait_for(lambda: len(fake_pdm.calls("release")) == 1, what="reservation released")
+    wait_for(lambda: len(fake_pdm.calls("release")) == 1)
     (release,) = fake_pdm.calls("release")
     assert release.json() == {"subdomain": "acme"}
     assert fake_pdm.allocation("omani.works", "acme") is None
