@@ -232,6 +232,7 @@ async def build_services(
             phase1=ov.phase1 or _default_phase1(settings, live=watches, seeder=bridges),
             kubeconfigs=kubeconfigs,
             pool_domains=pool_domains,
+            jobs=bridges,
         )
         service = DeploymentService(
             deps=deps,

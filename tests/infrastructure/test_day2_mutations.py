@@ -472,6 +472,14 @@ def test_an_apiserver_failure_on_delete_is_xrc_delete_failed(sovereign: Sovereig
 
 
 def test_an_unwritable_jobs_store_is_mutation_job_register_failed(sovereign: Sovereign) -> None:
+    # `ready` is recorded only once the jobs view took Phase 1's events (deployments.runs), so
+    # no late write of them can recreate the directory replaced below.
+    jobs = sovereign.client.get(f"/api/v1/deployments/{sovereign.dep_id}/jobs").json()["jobs"]
+    assert {(j["jobName"], j["status"]) for j in jobs} == {
+        ("install-cilium", "succeeded"),
+        ("install-cert-manager", "succeeded"),
+        ("install-flux", "succeeded"),
+    }
     jobs_dir = sovereign.server.services.settings.executions_dir / sovereign.dep_id
     shutil.rmtree(jobs_dir, ignore_errors=True)
     jobs_dir.write_text("not a directory")  # every write to this deployment's jobs now fails

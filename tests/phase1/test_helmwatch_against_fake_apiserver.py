@@ -264,6 +264,29 @@ async def test_sync_hook_runs_once_after_the_initial_list(
     assert late == [2]
 
 
+async def test_releases_applied_after_the_initial_list_reach_the_arrival_hook(
+    cluster: Any, recorder: Any, config: Callable[..., WatchConfig]
+) -> None:
+    seen: list[list[dict[str, Any]]] = []
+    arrived: list[list[tuple[str, Any]]] = []
+    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as client:
+        watcher = HelmReleaseWatcher(client, emit=recorder, config=config(min_bootstrap_kit_hrs=2))
+        watcher.add_sync_hook(lambda items: seen.append([dict(i) for i in items]))
+        watcher.add_arrival_hook(
+            lambda items: arrived.append([(i["appId"], i.get("dependsOn")) for i in items])
+        )
+        task = asyncio.create_task(watcher.run())
+        await _until(lambda: watcher.synced)
+        cluster.add("bp-a")
+        cluster.add("bp-b", depends=("bp-a",))
+        await _until(lambda: len(recorder.states()) == 2)
+        cluster.installed("bp-a")
+        cluster.installed("bp-b")
+        await task
+    assert seen == [[]]  # the kit was not applied yet when the watch listed
+    assert arrived == [[("a", None)], [("b", ["a"])]]  # each once, with its dependsOn
+
+
 async def test_unreachable_apiserver_ends_with_an_error_and_no_warning(
     recorder: Any, config: Callable[..., WatchConfig], flux_cluster_type: Any
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -164,6 +165,37 @@ class SandboxProcess:
                 raise AssertionError(f"{dep} still {state['status']!r} after {timeout}s")
             time.sleep(0.1)
 
+    def wait_event(
+        self, dep: str, matches: Callable[[dict[str, Any]], bool], timeout: float = 60
+    ) -> dict[str, Any]:
+        """Poll the deployment's event history until an event `matches`; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((e for e in self.events(dep) if matches(e)), None)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching event for {dep} after {timeout}s")
+            time.sleep(0.1)
+
+    def wait_kubeconfig_wait(self, dep: str, timeout: float = 120) -> None:
+        """Until Phase 0 is over and catalyst-api waits for the Sovereign's kubeconfig
+        postback (its `kubeconfig` event; the record says `phase1-watching` by then)."""
+        self.wait_event(dep, waits_for_kubeconfig, timeout)
+
+    def refuse_postbacks(self) -> Path:
+        """Make every kubeconfig PUT answer 503 (a file where the kubeconfigs directory
+        should be) until `accept_postbacks`; returns that path."""
+        kubeconfigs = self.data_dir / "kubeconfigs"
+        shutil.rmtree(kubeconfigs, ignore_errors=True)
+        kubeconfigs.write_bytes(b"")
+        return kubeconfigs
+
+    def accept_postbacks(self) -> None:
+        kubeconfigs = self.data_dir / "kubeconfigs"
+        kubeconfigs.unlink()
+        kubeconfigs.mkdir(mode=0o700)
+
     def follow(self, dep: str, timeout: float = 90) -> list[dict[str, Any]]:
         """Read the SSE stream until `event: done`; returns the data of every frame. A dropped
         stream is resumed with `Last-Event-ID` (see `get_json` for why it can drop)."""
@@ -203,6 +235,13 @@ class SandboxProcess:
                 if frame.event == "done":
                     break
         return last_id
+
+
+def waits_for_kubeconfig(event: dict[str, Any]) -> bool:
+    """The event a run emits when Phase 0 is over and it waits for the kubeconfig postback."""
+    return event.get("phase") == "kubeconfig" and str(event.get("message", "")).startswith(
+        "Waiting for the new control plane's cloud-init to PUT its kubeconfig back"
+    )
 
 
 def example_body(**overrides: Any) -> dict[str, Any]:

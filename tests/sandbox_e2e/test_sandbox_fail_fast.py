@@ -4,7 +4,6 @@ a simulated Sovereign restarted before its postback succeeded still sends it."""
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -98,8 +97,18 @@ def test_a_failed_branch_blocks_its_dependents_while_the_rest_installs(
     assert by_name["install-keycloak"]["dependsOn"] == ["install-cert-manager"]
 
 
-def test_a_failure_helm_remediates_does_not_end_the_run(server: SandboxProcess) -> None:
+def test_a_failure_helm_remediates_does_not_end_the_run(sandbox: SandboxFactory) -> None:
+    # Flux starts on the Sovereign once its kubeconfig postback succeeded, and Phase 1 watches
+    # once Phase 0 is over. The Sovereign boots mid-apply, so on a busy machine Flux used to
+    # fail and remediate cilium before the watch existed (its states: only `installed`).
+    # Refused postbacks hold Flux back until catalyst-api waits for the kubeconfig; from the
+    # accepted PUT on, the watch has Flux's own start-up and cilium's first attempt (about
+    # 2.4 s at speed 4, minutes on a real cluster) to list the releases.
+    server = sandbox(speed=4.0)
+    server.refuse_postbacks()
     dep = server.create(byo_body("flaky", orgName="Acme flaky:cilium"))
+    server.wait_kubeconfig_wait(dep)
+    server.accept_postbacks()
 
     frames = server.follow(dep)
 
@@ -118,10 +127,11 @@ def test_a_sovereign_restarted_before_its_postback_still_sends_it(
     sandbox: SandboxFactory,
 ) -> None:
     server = sandbox(speed=10.0)
-    kubeconfigs = server.data_dir / "kubeconfigs"
-    shutil.rmtree(kubeconfigs, ignore_errors=True)
-    kubeconfigs.write_bytes(b"")  # a file where the directory should be: every PUT is a 503
+    kubeconfigs = server.refuse_postbacks()  # every PUT is a 503
     dep = server.create(byo_body("postback"))
+    # The Sovereign boots (and is refused) mid-apply; the restart must land in the kubeconfig
+    # wait: one during Phase 0 orphans the deployment (spec §4.6), another story.
+    server.wait_kubeconfig_wait(dep)
     deadline = time.monotonic() + 120
     while "sandbox kubeconfig postback failed; retrying" not in server.log_text():
         assert time.monotonic() < deadline, "the postback was never refused"
@@ -130,8 +140,7 @@ def test_a_sovereign_restarted_before_its_postback_still_sends_it(
     record = orjson.loads((server.data_dir / "sandbox" / "sovereigns" / f"{dep}.json").read_bytes())
     assert record["bootStage"] == "kubeconfig-postback"
     assert record["kubeconfigBearer"]  # what the node's cloud-init keeps on its disk
-    kubeconfigs.unlink()
-    kubeconfigs.mkdir(mode=0o700)
+    server.accept_postbacks()
 
     server.start()
     frames = server.follow(dep, timeout=150)

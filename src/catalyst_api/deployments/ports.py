@@ -18,6 +18,7 @@ from ..provisioner import Phase0Outputs, ProvisionJob
 
 __all__ = [
     "DnsError",
+    "JobsFeed",
     "Phase1Outcome",
     "Phase1Runner",
     "PoolDomains",
@@ -52,4 +53,12 @@ class Phase1Runner(Protocol):
     ) -> Phase1Outcome:
         """`known_states`: component states already reported (a resumed watch emits only
         changes, so a restart never duplicates component events)."""
+        ...
+
+
+class JobsFeed(Protocol):
+    """The jobs view, fed from each deployment's events through a queue (`jobs.JobsBridges`)."""
+
+    async def flush(self, deployment_id: str | None = None) -> None:
+        """Wait until every event emitted so far for the deployment is applied."""
         ...

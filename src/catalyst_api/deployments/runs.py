@@ -24,7 +24,7 @@ from ..wire.kit import PHASE1_WATCH_PHASE
 from .kubeconfigs import KubeconfigFiles, describe_os_error
 from .lifecycle import Lifecycle
 from .models import Deployment, FailureStage
-from .ports import DnsError, Phase1Runner, PoolDomains, Provisioner, Reservation
+from .ports import DnsError, JobsFeed, Phase1Runner, PoolDomains, Provisioner, Reservation
 
 __all__ = [
     "Collaborators",
@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+
+JOBS_SETTLE_TIMEOUT = 30.0
+"""Longest wait (seconds) for the jobs view to take Phase 1's events before the outcome is
+recorded anyway (a stuck jobs store never holds a deployment's status back)."""
 
 
 def kubeconfig_timeout_message(wait: str, api_url: str) -> str:
@@ -58,6 +62,7 @@ class Collaborators:
     phase1: Phase1Runner
     kubeconfigs: KubeconfigFiles
     pool_domains: PoolDomains | None = None
+    jobs: JobsFeed | None = None
 
 
 class Runs:
@@ -254,7 +259,27 @@ class Runs:
             emit=emit,
             known_states=await self.reported_states(dep) if resume else None,
         )
+        await self._settle_jobs(dep)
         await self.lifecycle.phase1_finished(dep, outcome)
+
+    async def _settle_jobs(self, dep: Deployment) -> None:
+        """Wait until the jobs view has applied every event of the watch (it takes them
+        through a queue drained in a worker thread, `jobs.service`), so a client that sees
+        the outcome (the final status, `event: done`) reads jobs that agree with it — a
+        blocked job's `blockedBy` included — and nothing writes the deployment's jobs after
+        it. Bounded by `JOBS_SETTLE_TIMEOUT`."""
+        jobs = self.deps.jobs
+        if jobs is None:
+            return
+        try:
+            async with asyncio.timeout(JOBS_SETTLE_TIMEOUT):
+                await jobs.flush(dep.id)
+        except TimeoutError:
+            log.warning(
+                "jobs view still behind the Phase 1 events; recording the outcome anyway",
+                deployment_id=dep.id,
+                waited=JOBS_SETTLE_TIMEOUT,
+            )
 
     # --- destroy -------------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ events reach the store through one lane per deployment — a queue drained by a 
 that applies everything queued so far in one store transaction in a thread (group commit: one
 fsync per touched log file and one index rewrite per batch). Order per deployment is the emit
 order; a seed is queued like an event, so it lands after the events emitted before it.
-Consequence: a read right after an emit may not show it yet (milliseconds).
+Consequence: a read right after an emit may not show it yet (milliseconds); `flush()` waits
+for a deployment's lane, and a Phase 1 run calls it before recording its outcome
+(`deployments.runs`), so the jobs view agrees with a final status and `event: done`.
 """
 
 from __future__ import annotations

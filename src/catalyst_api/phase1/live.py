@@ -156,6 +156,9 @@ class LiveWatches:
             future.add_done_callback(lambda _: seeded.set())
 
         watcher.add_sync_hook(on_synced)
+        if self.seeder is not None:
+            seeder = self.seeder
+            watcher.add_arrival_hook(lambda items: seeder.seed(deployment_id, list(items)))
         self._refreshers.add(watcher)
         self.claim(deployment_id, watcher)
         task = asyncio.create_task(

@@ -92,6 +92,7 @@ class HelmWatchRunner:
                     seeder.seed(deployment_id, list(items))
 
                 watcher.add_sync_hook(seed)
+                watcher.add_arrival_hook(seed)  # jobs of releases Flux applies later
             if self.live is not None:
                 self.live.claim(deployment_id, watcher)
             try:

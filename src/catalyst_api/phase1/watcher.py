@@ -6,7 +6,9 @@ is done or the budget runs out (spec §8.2–8.3), emitting one event per state 
   differs from the last one recorded, so re-lists and replays never duplicate an event.
 - After a list, the whole list is applied before the all-done gate is checked (the original
   checked per object and could end with a release of the same list still unseen). Sync hooks
-  run once, after the initial list and before the gate.
+  run once, after the initial list and before the gate; arrival hooks get the releases first
+  observed after it (a watch that starts before Flux applied the kit lists none), so the jobs
+  view learns every release's `dependsOn`.
 - Deletions drop the object from the snapshot cache but never change a recorded state.
 - Fail fast (issue 14): the gate ends the watch as soon as every component is installed,
   finally failed (Helm's remediation exhausted, `blocking.terminally_failed`) or blocked by a
@@ -133,6 +135,8 @@ class HelmReleaseWatcher:
         self._first_seen = False
         self._synced = False
         self._hooks: list[SyncHook] = []
+        self._arrival_hooks: list[SyncHook] = []
+        self._reported: set[str] = set()
         self._reflector: Reflector | None = None
         self._deadline: asyncio.Timeout | None = None
         self._stop_requested = False
@@ -164,6 +168,12 @@ class HelmReleaseWatcher:
         self._hooks.append(hook)
         if self._synced:
             self._call_hook(hook)
+
+    def add_arrival_hook(self, hook: SyncHook) -> None:
+        """Call `hook(items)` with the snapshot items of releases first observed after the
+        initial list (a watch that starts before Flux applied the kit lists none of them);
+        together with the sync hook, every observed release reaches the hooks once."""
+        self._arrival_hooks.append(hook)
 
     def stop(self, *, quiet: bool = False) -> None:
         """End `run()` now as if its context were cancelled (`quiet`: no termination event)."""
@@ -225,6 +235,7 @@ class HelmReleaseWatcher:
                         self._mark_synced()
                 else:
                     self._apply_change(change)
+                self._report_arrivals()
                 outcome = self._gate()
                 if outcome:
                     return outcome
@@ -326,8 +337,24 @@ class HelmReleaseWatcher:
 
     def _mark_synced(self) -> None:
         self._synced = True
+        self._reported = set(self._cache)
         for hook in self._hooks:
             self._call_hook(hook)
+
+    def _report_arrivals(self) -> None:
+        """Releases in the cache that no hook has seen yet (after the initial list)."""
+        if not self._synced:
+            return
+        fresh = sorted(set(self._cache) - self._reported)
+        if not fresh:
+            return
+        self._reported.update(fresh)
+        items = [snapshot_item(self._cache[name]) for name in fresh]
+        for hook in self._arrival_hooks:
+            try:
+                hook(items)
+            except Exception as exc:
+                log.warning("phase1 arrival hook failed", watch=self.label, error=str(exc))
 
     def _call_hook(self, hook: SyncHook) -> None:
         try:
