@@ -25,26 +25,26 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from .api import DEFAULT_API_URL
+from .connection import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    HttpError,
+    add_connection_args,
+    api_client,
+    api_url,
+)
 
 __all__ = ["infra_main"]
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 Obj = dict[str, Any]
-
-
-class _HttpError(Exception):
-    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catalyst-api infra", description="A Sovereign's infrastructure and Day-2 changes."
     )
-    parser.add_argument(
-        "--api-url", help=f"base URL (env CATALYST_API_URL, default {DEFAULT_API_URL})"
-    )
-    parser.add_argument("--token", help="bearer token (env CATALYST_API_TOKEN)")
+    add_connection_args(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     show = sub.add_parser("show", help="the topology (regions, clusters, pools, nodes, ...)")
     show.add_argument("id")
@@ -82,7 +82,7 @@ def _check(resp: httpx.Response) -> Obj:
     if resp.status_code >= 400:
         code = body.get("error") or resp.text.strip()
         detail = f": {body['detail']}" if body.get("detail") else ""
-        raise _HttpError(f"HTTP {resp.status_code} {code}{detail}")
+        raise HttpError(f"HTTP {resp.status_code} {code}{detail}")
     return body
 
 
@@ -128,7 +128,7 @@ def _first_cluster(client: httpx.Client, dep: str) -> str:
     for rg in (topo.get("topology") or {}).get("regions") or []:
         for c in rg["clusters"]:
             return str(c["id"])
-    raise _HttpError("the deployment has no cluster yet: give --cluster")
+    raise HttpError("the deployment has no cluster yet: give --cluster")
 
 
 def _wait(client: httpx.Client, dep: str, job_id: str, timeout: float, out: TextIO) -> int:
@@ -218,13 +218,11 @@ def infra_main(
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) and EXIT_USAGE
-    url = args.api_url or environ.get("CATALYST_API_URL") or DEFAULT_API_URL
-    token = (args.token or environ.get("CATALYST_API_TOKEN", "")).strip()
-    headers = {"Authorization": f"Bearer {token}"} if token else None
+    url = api_url(args, environ)
     try:
-        with httpx.Client(base_url=url.rstrip("/"), timeout=30, headers=headers) as client:
+        with api_client(args, environ) as client:
             return _run(client, args, stdout)
-    except _HttpError as exc:
+    except HttpError as exc:
         sys.stderr.write(f"catalyst-api infra: {exc}\n")
         return EXIT_FAILED
     except httpx.TransportError as exc:

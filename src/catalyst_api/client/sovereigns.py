@@ -24,26 +24,25 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from .api import DEFAULT_API_URL
+from .connection import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    HttpError,
+    add_connection_args,
+    api_client,
+)
 
 __all__ = ["sovereigns_main"]
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 Obj = dict[str, Any]
-
-
-class _HttpError(Exception):
-    pass
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catalyst-api sovereigns", description="Read a Sovereign's objects from the k8scache."
     )
-    parser.add_argument(
-        "--api-url", help=f"base URL (env CATALYST_API_URL, default {DEFAULT_API_URL})"
-    )
-    parser.add_argument("--token", help="bearer token (env CATALYST_API_TOKEN)")
+    add_connection_args(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lister = sub.add_parser("list", help="list cached objects of one kind")
     lister.add_argument("id")
@@ -81,7 +80,7 @@ def _age(obj: Obj) -> str:
 def _check(resp: httpx.Response) -> None:
     if resp.status_code >= 400:
         text = resp.text.strip()
-        raise _HttpError(f"HTTP {resp.status_code}: {text}")
+        raise HttpError(f"HTTP {resp.status_code}: {text}")
 
 
 def _list(client: httpx.Client, args: argparse.Namespace) -> list[Obj]:
@@ -187,17 +186,14 @@ def sovereigns_main(
             args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    base = (args.api_url or env.get("CATALYST_API_URL", "").strip() or DEFAULT_API_URL).rstrip("/")
-    token = (args.token or env.get("CATALYST_API_TOKEN", "")).strip()
-    headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        with httpx.Client(base_url=base, timeout=30.0, headers=headers) as client:
+        with api_client(args, env) as client:
             if args.command == "list":
                 _print_list(_list(client, args), args.output, out)
                 return 0
             live = not args.plain and bool(getattr(out, "isatty", lambda: False)())
             return _watch(client, args, out, live)
-    except (_HttpError, httpx.HTTPError) as exc:
+    except (HttpError, httpx.HTTPError) as exc:
         print(f"catalyst-api: {exc}", file=err)
         return EXIT_FAILED
     except BrokenPipeError:
