@@ -18,50 +18,21 @@ import psycopg
 import pytest
 
 from catalyst_api.config import Settings
-from catalyst_api.provisioner import TofuPlanner
-from catalyst_api.wiring import Overrides
-from fakes.hcloud.harness import TERRAFORM, tofu_base_env
-from support.fakes import GatedPlanner, ScriptedPhase1, ScriptedProvisioner
+from support.fakes import GatedPlanner, ScriptedProvisioner
+from support.plans import plan_overrides, plan_settings
 from support.server import LiveServer
 from support.waiting import wait_for
 
 Body = Callable[..., dict[str, Any]]
 
-SANDBOX_MODULE = Path(__file__).resolve().parents[2] / "infra" / "sandbox"
 PLAN = "/api/v1/deployments/plan"
 CREATE = "/api/v1/deployments"
-PRICES = {
-    "currency": "EUR",
-    "source": "written by tests/api/test_plan_preview.py",
-    "date": "2026-01-01",
-    "skus": {
-        "cx33": {"monthly": 6.49, "hourly": 0.0104},
-        "lb11": {"monthly": 5.39, "hourly": 0.0086},
-        "network": {"monthly": 0, "hourly": 0},
-    },
-}
 POOL_ENV = {
     "CATALYST_GHCR_PULL_TOKEN": "ghcr-token-for-plan-tests",
     "DYNADOT_API_KEY": "dynadot-key-for-plan-tests",
     "DYNADOT_API_SECRET": "dynadot-secret-for-plan-tests",
     "DYNADOT_MANAGED_DOMAINS": "omani.works",
 }
-
-
-def _settings(make_settings: Callable[..., Settings], tmp_path: Path, **env: str) -> Settings:
-    prices = tmp_path / "prices.json"
-    prices.write_text(json.dumps(PRICES))
-    values = {
-        "CATALYST_TOFU_MODULE_PATH": str(SANDBOX_MODULE),
-        "CATALYST_TOFU_BINARY": str(TERRAFORM),
-        "CATALYST_PRICES_FILE": str(prices),
-    }
-    return make_settings(**(values | env))
-
-
-def _overrides(settings: Settings, plans: Path, provisioner: ScriptedProvisioner) -> Overrides:
-    planner = TofuPlanner(settings=settings, base_env=tofu_base_env(), temp_root=plans)
-    return Overrides(provisioner=provisioner, phase1=ScriptedPhase1(), planner=planner)
 
 
 @pytest.fixture
@@ -82,9 +53,9 @@ def plan_server(
     """`plan_server(provisioner=None, **env)`: a live server planning the sandbox module."""
 
     def start(provisioner: ScriptedProvisioner | None = None, **env: str) -> LiveServer:
-        settings = _settings(make_settings, tmp_path, **env)
+        settings = plan_settings(make_settings, tmp_path, **env)
         prov = provisioner or ScriptedProvisioner()
-        return start_server(settings, _overrides(settings, plans, prov))
+        return start_server(settings, plan_overrides(settings, plans, prov))
 
     return start
 
@@ -256,7 +227,7 @@ def test_past_the_concurrency_limit_a_plan_is_refused_at_once_with_retry_after(
     make_settings, start_server, scripted_overrides, tmp_path: Path, body: Body
 ) -> None:  # type: ignore[no-untyped-def]
     planner = GatedPlanner()
-    settings = _settings(make_settings, tmp_path, CATALYST_PLAN_CONCURRENCY="2")
+    settings = plan_settings(make_settings, tmp_path, CATALYST_PLAN_CONCURRENCY="2")
     server = start_server(settings, scripted_overrides(planner=planner))
     request = body(sovereignFQDN="busy.acme.example")
     with ThreadPoolExecutor(2) as pool:
