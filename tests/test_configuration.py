@@ -125,3 +125,21 @@ def test_serve_refuses_to_start_with_a_bad_value() -> None:
     )
     assert proc.returncode == 2
     assert "CATALYST_TOFU_TIMEOUT" in proc.stderr
+
+
+def test_serve_refuses_to_start_with_an_unusable_price_table(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"currency": "EUR", "skus": {"cx33": {"monthly": "cheap"}}}')
+    env = dict(os.environ, CATALYST_PRICES_FILE=str(prices))
+    proc = subprocess.run(
+        [sys.executable, "-m", "catalyst_api.cli", "serve", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"catalyst-api: CATALYST_PRICES_FILE: {prices}: SKU 'cx33' needs non-negative numbers "
+        "`monthly` and `hourly`\n"
+    )
