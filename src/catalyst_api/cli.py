@@ -224,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .dbcli import db_main
 
         return db_main(args_list[1:])
+    if args_list and args_list[0] == "prices":
+        from .pricescli import prices_main
+
+        return prices_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="catalyst-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the API server (configuration from the environment)")
@@ -263,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.add_parser("tokens", help="mint API tokens (see tokens create --help)")
     sub.add_parser("db", help="PostgreSQL backend: `db migrate`, `db import DIR`")
+    sub.add_parser("prices", help="write a plan-preview price table from Hetzner's price list")
     args = parser.parse_args(args_list)
     if args.command == "serve":
         return _cmd_serve(args)
