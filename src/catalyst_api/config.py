@@ -323,6 +323,27 @@ class Settings(BaseSettings):
         validation_alias="CATALYST_TOFU_TIMEOUT",
         description="Budget for one Phase 0 run (Go duration).",
     )
+    plan_timeout: Duration = Field(
+        timedelta(minutes=2),
+        validation_alias="CATALYST_PLAN_TIMEOUT",
+        description="Budget for one plan preview (`POST /api/v1/deployments/plan`: init, plan "
+        "and show together); past it the plan is stopped and the answer is 504 `plan-timeout` "
+        "(Go duration).",
+    )
+    plan_concurrency: int = Field(
+        2,
+        validation_alias="CATALYST_PLAN_CONCURRENCY",
+        description="Plan previews running at once; past it `POST /api/v1/deployments/plan` "
+        "answers 429 `too-many-plans` with `Retry-After` at once. Each runs OpenTofu (and its "
+        "providers) in a throwaway workdir.",
+    )
+    prices_file: Path | None = Field(
+        None,
+        validation_alias="CATALYST_PRICES_FILE",
+        description="Price table of the plan preview's cost estimate (JSON, format in "
+        "docs/configuration.md §Price table). Default: the Hetzner table shipped in the "
+        "package (`catalyst_api/provisioner/prices/hetzner.json`).",
+    )
     gitops_repo_url: str = Field(
         "https://github.com/openova-io/openova",
         validation_alias="CATALYST_GITOPS_REPO_URL",
@@ -493,7 +514,9 @@ class Settings(BaseSettings):
         "(`InstallFailed` on every attempt until Helm's 3 retries run out, then `Stalled`).",
     )
 
-    @field_validator("phase1_min_bootstrap_kit_hrs", "max_connections", "sse_max_streams")
+    @field_validator(
+        "phase1_min_bootstrap_kit_hrs", "max_connections", "sse_max_streams", "plan_concurrency"
+    )
     @classmethod
     def _positive_count(cls, value: int) -> int:
         if value <= 0:

@@ -14,7 +14,8 @@ messages come verbatim from the original service where it defined them (spec §3
     ├── Conflict (409)                `fqdn-in-use`, `credentials-required`, `subdomain-conflict` …
     ├── Gone (410)                    `deployment-destroyed` (kubeconfig of a destroyed Sovereign)
     ├── PayloadTooLarge (413)
-    ├── Unprocessable (422)           kubeconfig `empty-body` / `body-too-large`
+    ├── Unprocessable (422)           kubeconfig `empty-body` / `body-too-large`, `plan-failed`
+    ├── TooManyRequests (429)         `too-many-plans` (with Retry-After)
     ├── BadGateway (502)
     ├── ServiceUnavailable (503)      `pdm-unavailable`, store/dir unusable …
     └── GatewayTimeout (504)
@@ -39,6 +40,7 @@ __all__ = [
     "PayloadTooLarge",
     "RequestTimeout",
     "ServiceUnavailable",
+    "TooManyRequests",
     "Unauthorized",
     "Unprocessable",
 ]
@@ -140,6 +142,10 @@ class PayloadTooLarge(CatalystError):
 
 class Unprocessable(CatalystError):
     status = 422
+
+
+class TooManyRequests(CatalystError):
+    status = 429
 
 
 class InternalError(CatalystError):

@@ -66,6 +66,12 @@ class Metrics:
             ["step", "outcome"],
             registry=self.registry,
         )
+        self.plans = Counter(
+            "catalyst_plans_total",
+            "Plan previews by outcome (ok, failed, timeout, refused)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.sse_rejected = Counter(
             "catalyst_sse_rejected_total",
             "Deployment SSE streams refused with 503 too-many-streams (CATALYST_SSE_MAX_STREAMS)",

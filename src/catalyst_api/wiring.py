@@ -18,13 +18,15 @@ import structlog
 
 from . import ha
 from .auth import AuditTrail, Authenticator, build_authenticator
-from .config import Settings
+from .config import ConfigError, Settings
 from .deployments import (
     Collaborators,
     DeploymentService,
     KubeconfigFiles,
     Lifecycle,
     Phase1Runner,
+    Planner,
+    PlanPreviews,
     PoolDomains,
     Provisioner,
     RunSupervisor,
@@ -39,7 +41,7 @@ from .k8scache.factory import start_from_settings
 from .logs import scrubber
 from .metrics import Metrics
 from .phase1 import HelmWatchRunner, JobsSeeder, LiveWatches, WatchConfig
-from .provisioner import TofuProvisioner
+from .provisioner import PriceTable, TofuPlanner, TofuProvisioner
 from .provisioner.workdir import secure_root
 from .store.backend import open_store
 from .store.ports import EventStorage, RecordStorage
@@ -55,6 +57,7 @@ class Overrides:
     """Replacement backends and timings (tests, sandbox)."""
 
     provisioner: Provisioner | None = None
+    planner: Planner | None = None
     phase1: Phase1Runner | None = None
     pool_domains: PoolDomains | None = None
     sse_ping_interval: float = 15.0
@@ -98,6 +101,28 @@ def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
         settings=settings,
         kill_grace_seconds=settings.tofu_interrupt_grace.total_seconds(),
         on_step_finished=count,
+    )
+
+
+def _plan_previews(settings: Settings, metrics: Metrics, planner: Planner | None) -> PlanPreviews:
+    """The plan previews: the real planner unless overridden; the price table is read now, so
+    an unusable CATALYST_PRICES_FILE stops startup with a message naming it."""
+
+    def count_step(step: str, outcome: str) -> None:
+        metrics.tofu_runs.labels(step=f"plan-{step}", outcome=outcome).inc()
+
+    def count_plan(outcome: str) -> None:
+        metrics.plans.labels(outcome=outcome).inc()
+
+    try:
+        prices = PriceTable.load(settings.prices_file)
+    except ValueError as exc:
+        raise ConfigError(f"CATALYST_PRICES_FILE: {exc}") from None
+    return PlanPreviews(
+        planner=planner or TofuPlanner(settings=settings, on_step_finished=count_step),
+        prices=prices,
+        limit=settings.plan_concurrency,
+        on_plan=count_plan,
     )
 
 
@@ -241,6 +266,7 @@ async def build_services(
             is_managed_domain=managed.is_managed,
             pdm_mode=bool(settings.pool_domain_manager_url),
             stop_refresh_watch=watches.stop_refresh,
+            previews=_plan_previews(settings, metrics, ov.planner),
         )
         infrastructure = InfrastructureService(
             lookup=service.registry.get,

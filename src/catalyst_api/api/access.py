@@ -84,6 +84,7 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/registrar/{registrar:path}/validate"): Access(OPERATOR),
     ("POST", "/api/v1/registrar/{registrar:path}/set-ns"): Access(OPERATOR),
     ("POST", "/api/v1/deployments"): Access(OPERATOR, audit="create"),
+    ("POST", "/api/v1/deployments/plan"): Access(OPERATOR),
     ("GET", "/api/v1/deployments"): Access(VIEWER),
     ("GET", DEP): Access(VIEWER, OWN_TEXT),
     ("GET", f"{DEP}/events"): Access(VIEWER, OWN_TEXT),

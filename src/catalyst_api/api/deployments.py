@@ -1,4 +1,4 @@
-"""Deployment routes: create, list, get, events, SSE logs, kubeconfig, retry, destroy.
+"""Deployment routes: create, plan, list, get, events, SSE logs, kubeconfig, retry, destroy.
 
 Thin by design: read the request, call `DeploymentService`, shape the response.
 """
@@ -57,6 +57,13 @@ async def create_deployment(request: Request) -> Response:
     created = await services(request).deployments.create(body, owner=owner)
     request.state.audit_deployment = created["id"]
     return json_response(created, 201)
+
+
+@router.post("/plan")
+async def plan_deployment(request: Request) -> Response:
+    """The create body's validation, then a plan and a cost estimate; creates nothing (200)."""
+    body = await read_capped(request, CREATE_MAX_BYTES, _create_too_large)
+    return json_response(await services(request).deployments.plan(body))
 
 
 @router.get("")

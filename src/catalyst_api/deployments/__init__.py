@@ -18,11 +18,13 @@ from .ports import (
     DnsError,
     Phase1Outcome,
     Phase1Runner,
+    Planner,
     PoolDomains,
     Provisioner,
     Reservation,
 )
 from .postback import KUBECONFIG_MAX_BYTES
+from .preview import PlanPreviews
 from .runs import Collaborators, Runs
 from .service import DeploymentService
 from .supervisor import RunKind, RunSupervisor
@@ -41,6 +43,8 @@ __all__ = [
     "Lifecycle",
     "Phase1Outcome",
     "Phase1Runner",
+    "PlanPreviews",
+    "Planner",
     "PoolDomains",
     "Provisioner",
     "Reservation",

@@ -14,13 +14,14 @@ from typing import Protocol
 from ..dns.types import DnsError, PoolDomains, Reservation
 from ..events import Emit
 from ..phase1.watcher import Phase1Outcome
-from ..provisioner import Phase0Outputs, ProvisionJob
+from ..provisioner import Phase0Outputs, PlannedChange, ProvisionJob
 
 __all__ = [
     "DnsError",
     "JobsFeed",
     "Phase1Outcome",
     "Phase1Runner",
+    "Planner",
     "PoolDomains",
     "Provisioner",
     "Reservation",
@@ -37,6 +38,14 @@ class Provisioner(Protocol):
     def has_state(self, fqdn: str, *, workdir: str) -> bool:
         """Whether the deployment's OpenTofu state records resources; `workdir` is its
         recorded `tofu_workdir` ("" = the legacy `<fqdn-dashed>` workdir)."""
+        ...
+
+
+class Planner(Protocol):
+    """The plan preview: what Phase 0 would create for a job, without creating anything."""
+
+    async def plan(self, job: ProvisionJob) -> list[PlannedChange]:
+        """Raises `ProvisionError` (`ProvisionTimedOut` past the plan budget)."""
         ...
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from pydantic import SecretStr
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, ServiceUnavailable
 from ..events import DeploymentStream
 from ..provisioner.workdir import new_workdir_name
 from ..store import is_safe_id, new_deployment_id
@@ -24,6 +24,7 @@ from ..wire.shapes import (
     DeploymentState,
     DestroyResponse,
     ListPage,
+    PlanResponse,
     RetryResponse,
 )
 from .actions import DeploymentActions, StopRefreshWatch
@@ -34,6 +35,7 @@ from .lookup import Deployments, IsManagedDomain, stream_url
 from .models import Deployment, DeploymentRequest, Status
 from .pools import PoolRules, stamp_server_secrets
 from .postback import KubeconfigPostback
+from .preview import PlanPreviews
 from .registry import Registry
 from .rehydrate import Rehydrator
 from .replicas import ObservedLog, ReplicaSync, SharedLeases, SharedRecords
@@ -67,8 +69,10 @@ class DeploymentService:
         is_managed_domain: IsManagedDomain,
         pdm_mode: bool,
         stop_refresh_watch: StopRefreshWatch | None = None,
+        previews: PlanPreviews | None = None,
     ) -> None:
         self.deps = deps
+        self._previews = previews
         self.registry = Registry()
         self._lifecycle = lifecycle
         self._supervisor = supervisor
@@ -245,15 +249,21 @@ class DeploymentService:
 
     # --- create --------------------------------------------------------------------------------
 
-    async def create(self, body: bytes, *, owner: str = "") -> CreateResponse:
-        """Validate, reserve the pool subdomain, persist, start the run (spec §3.6); `owner`
-        is the creating principal (recorded, shown in the state object)."""
+    def _validated(self, body: bytes) -> DeploymentRequest:
+        """Decode and validate a create body (spec §3.6 steps 1-4): the one validation shared
+        by create and the plan preview."""
         self._supervisor.check_accepting()
         req = decode_create_request(body)
         stamp_server_secrets(req, self.deps.settings)
         message = validate_request(req)
         if message is not None:
             raise InvalidRequest("validation", body={"error": message})
+        return req
+
+    async def create(self, body: bytes, *, owner: str = "") -> CreateResponse:
+        """Validate, reserve the pool subdomain, persist, start the run (spec §3.6); `owner`
+        is the creating principal (recorded, shown in the state object)."""
+        req = self._validated(body)
         async with self._creating():
             dep = await self._record_new(req, owner)
         self._supervisor.start(dep, RunKind.PHASE0, self._runs.provision(dep, retry_phase=None))
@@ -264,6 +274,17 @@ class DeploymentService:
             pool=req.is_pool,
         )
         return {"id": dep.id, "status": str(dep.status), "streamURL": stream_url(dep.id)}
+
+    async def plan(self, body: bytes) -> PlanResponse:
+        """`POST /api/v1/deployments/plan`: the create's validation and checks (pool domain,
+        subdomain and FQDN availability, read only), then a plan of the job the create would
+        run — nothing is reserved, recorded or kept (`PlanPreviews`)."""
+        if self._previews is None:
+            raise ServiceUnavailable("plans-unavailable", "plan previews are not configured")
+        req = self._validated(body)
+        self._pools.check_create(req)
+        self._deployments.check_fqdn_free(req.sovereign_fqdn.strip())
+        return await self._previews.preview(self._runs.job_for(_unrecorded(req)))
 
     async def _record_new(self, req: DeploymentRequest, owner: str) -> Deployment:
         """The FQDN / pool-subdomain checks, the reservation and the first save of a create
@@ -297,3 +318,19 @@ class DeploymentService:
         await self._supervisor.acquire(dep.id)  # before the record says a run is due
         await self._lifecycle.created(dep)
         return dep
+
+
+def _unrecorded(req: DeploymentRequest) -> Deployment:
+    """A deployment as a create would make it (fresh id, bearer and workdir name), never
+    registered nor saved: the plan preview's job is built from it like a real run's."""
+    deployment_id = new_deployment_id()
+    plaintext, digest = mint_bearer()
+    return Deployment(
+        id=deployment_id,
+        status=Status.PROVISIONING,
+        request=req,
+        started_at=utcnow(),
+        kubeconfig_bearer_hash=digest,
+        bearer_token=SecretStr(plaintext),
+        tofu_workdir=new_workdir_name(req.sovereign_fqdn.strip(), deployment_id),
+    )

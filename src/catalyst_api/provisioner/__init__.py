@@ -18,25 +18,34 @@ cancellation interrupt OpenTofu (SIGINT → SIGTERM → SIGKILL on its process g
 write its state, and the state stays in the workdir so a retry continues from it. The plan file
 holds every variable value and is deleted when `apply` ends. Modules: `models` (job, outputs,
 error, banners), `tfvars`, `workdir`, `process` (spawn/stream/kill), `jsonui` (line parsing,
-progress), `runner`.
+progress), `steps` (one run's steps against one deadline), `environment`, `runner`; the plan
+preview: `plan` (init + plan in a throwaway workdir) and `estimate` (price table, cost).
 """
 
+from catalyst_api.provisioner.estimate import PriceTable, estimate
 from catalyst_api.provisioner.models import (
     GHCR_TOKEN_REQUIRED,
     Phase0Outputs,
     ProvisionError,
     ProvisionJob,
+    ProvisionTimedOut,
     RegionSpec,
 )
+from catalyst_api.provisioner.plan import PlannedChange, TofuPlanner
 from catalyst_api.provisioner.runner import STEP_ARGS, StepHook, TofuProvisioner
 
 __all__ = [
     "GHCR_TOKEN_REQUIRED",
     "STEP_ARGS",
     "Phase0Outputs",
+    "PlannedChange",
+    "PriceTable",
     "ProvisionError",
     "ProvisionJob",
+    "ProvisionTimedOut",
     "RegionSpec",
     "StepHook",
+    "TofuPlanner",
     "TofuProvisioner",
+    "estimate",
 ]

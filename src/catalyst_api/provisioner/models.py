@@ -20,6 +20,7 @@ __all__ = [
     "Phase0Outputs",
     "ProvisionError",
     "ProvisionJob",
+    "ProvisionTimedOut",
     "RegionSpec",
     "flux_bootstrap_banner",
 ]
@@ -183,3 +184,7 @@ class ProvisionError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ProvisionTimedOut(ProvisionError):
+    """A run's time budget ran out; OpenTofu has been stopped."""

@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,7 @@ from catalyst_api.config import Settings, format_go_duration
 from catalyst_api.events.models import Emit, Event
 from catalyst_api.logs import scrubber
 from catalyst_api.provisioner import workdir as wd
-from catalyst_api.provisioner.jsonui import ProgressTracker, parse_line
+from catalyst_api.provisioner.environment import default_base_env, resolve_binary, tofu_env
 from catalyst_api.provisioner.models import (
     BANNERS,
     DESTROY_BANNER,
@@ -56,13 +54,7 @@ from catalyst_api.provisioner.models import (
     flux_bootstrap_banner,
 )
 from catalyst_api.provisioner.pgstate import StateDatabase, deployment_id_of
-from catalyst_api.provisioner.process import (
-    CommandResult,
-    CommandTimedOut,
-    Stream,
-    describe_exit,
-    run_command,
-)
+from catalyst_api.provisioner.steps import STEP_ARGS, StepHook, TofuRun
 from catalyst_api.provisioner.tfvars import (
     TFVARS_FILE,
     build_tfvars,
@@ -73,156 +65,6 @@ from catalyst_api.provisioner.tfvars import (
 )
 
 __all__ = ["STEP_ARGS", "StepHook", "TofuProvisioner"]
-
-StepHook = Callable[[str, str], None]
-"""`on_step_finished(step, outcome)`; outcome is `ok`, `error`, `timeout` or `cancelled`."""
-
-STEP_ARGS: dict[str, tuple[str, ...]] = {
-    "init": ("init", "-input=false", "-no-color"),
-    "plan": ("plan", "-input=false", "-no-color", "-json", f"-out={wd.PLAN_FILE}"),
-    "apply": ("apply", "-input=false", "-no-color", "-json", "-auto-approve", wd.PLAN_FILE),
-    "output": ("output", "-json", "-no-color"),
-    "destroy": ("destroy", "-input=false", "-no-color", "-json", "-auto-approve"),
-}
-"""The arguments of each step, exactly as run (and as quoted in error messages)."""
-
-_ENV_ALLOWLIST = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "no_proxy",
-)
-_MIN_SCRUB_LEN = 3
-_REDACTED = "<redacted>"
-
-
-def _default_base_env() -> dict[str, str]:
-    # The one place the provisioner looks at the process environment: the allowlisted basics a
-    # child process needs (PATH, HOME, locale, proxies), nothing catalyst-api itself reads.
-    return {key: os.environ[key] for key in _ENV_ALLOWLIST if key in os.environ}
-
-
-class _Run:
-    """One apply or destroy invocation: emits events, runs steps against one deadline."""
-
-    def __init__(
-        self,
-        *,
-        binary: str,
-        workdir: Path,
-        env: Mapping[str, str],
-        emit: Emit,
-        secrets: list[str],
-        deadline: float,
-        budget_text: str,
-        kill_grace: float,
-        on_step_finished: StepHook | None,
-    ) -> None:
-        self.binary = binary
-        self.display = Path(binary).name
-        self.workdir = workdir
-        self.env = env
-        self.emit = emit
-        self.secrets = sorted({s for s in secrets if len(s) >= _MIN_SCRUB_LEN}, key=len)[::-1]
-        self.deadline = deadline
-        self.budget_text = budget_text
-        self.kill_grace = kill_grace
-        self.on_step_finished = on_step_finished
-        self.tracker = ProgressTracker()
-        self.diagnostics: list[str] = []
-
-    def scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, _REDACTED)
-        return text
-
-    def event(self, phase: str, message: str, level: str = "info") -> None:
-        self.emit(Event(phase=phase, message=self.scrub(message), level=level))
-
-    def _on_line(self, stream: Stream, text: str) -> None:
-        parsed = parse_line(text, raw_level="info" if stream == "stdout" else "warn")
-        progress = None
-        if parsed.ui is not None:
-            self.tracker.observe(parsed.ui)
-            progress = self.tracker.snapshot()
-            diagnostic = parsed.error_diagnostic
-            if diagnostic:
-                self.diagnostics.append(self.scrub(diagnostic))
-        self.emit(
-            Event(
-                phase="tofu",
-                message=self.scrub(parsed.message),
-                level=parsed.level,
-                progress=progress,
-            )
-        )
-
-    def _finished(self, step: str, outcome: str) -> None:
-        if self.on_step_finished is not None:
-            self.on_step_finished(step, outcome)
-
-    async def step(self, step: str, *, capture: bool = False) -> CommandResult:
-        """Run one step; raise `ProvisionError` (verbatim shape) unless it exits 0."""
-        args = STEP_ARGS[step]
-        command = " ".join((self.display, *args))
-        prefix = "read tofu outputs" if step == "output" else f"tofu {step}"
-        self.diagnostics = []
-        try:
-            result = await run_command(
-                (self.binary, *args),
-                cwd=self.workdir,
-                env=self.env,
-                on_line=self._on_line,
-                deadline=self.deadline,
-                kill_grace=self.kill_grace,
-                capture_stdout=capture,
-                on_stopping=lambda reason: self._stopping(step, reason),
-            )
-        except CommandTimedOut:
-            self._finished(step, "timeout")
-            raise ProvisionError(
-                f"tofu {step}: timed out after {self.budget_text}", step=step
-            ) from None
-        except asyncio.CancelledError:
-            self._finished(step, "cancelled")
-            raise
-        except OSError as exc:
-            self._finished(step, "error")
-            reason = (exc.strerror or str(exc)).lower()
-            raise ProvisionError(f'{prefix}: exec: "{self.binary}": {reason}', step=step) from None
-        if result.returncode != 0:
-            self._finished(step, "error")
-            raise ProvisionError(
-                f"{prefix}: {command} failed: {describe_exit(result.returncode)}",
-                step=step,
-                diagnostics=self.diagnostics,
-            )
-        self._finished(step, "ok")
-        return result
-
-    def _stopping(self, step: str, reason: str) -> None:
-        if reason == "timeout":
-            self.event(
-                "tofu",
-                f"tofu {step} timed out after {self.budget_text} — interrupting OpenTofu",
-                "error",
-            )
-        else:
-            self.event("tofu", f"tofu {step} cancelled — interrupting OpenTofu", "warn")
 
 
 def _outputs(job: ProvisionJob, stdout: bytes) -> Phase0Outputs:
@@ -275,7 +117,7 @@ class TofuProvisioner:
         self._mirror = plugin_mirror_dir
         self._kill_grace = kill_grace_seconds
         self._on_step_finished = on_step_finished
-        self._base_env = dict(base_env) if base_env is not None else _default_base_env()
+        self._base_env = dict(base_env) if base_env is not None else default_base_env()
         self._busy: set[str] = set()
         url = settings.database_url.get_secret_value()
         self._states = StateDatabase(url) if url else None
@@ -352,7 +194,7 @@ class TofuProvisioner:
 
     def _resolve_binary(self) -> str:
         binary = self._settings.tofu_binary
-        found = shutil.which(binary, path=self._base_env.get("PATH", os.defpath))
+        found = resolve_binary(binary, self._base_env)
         if found is None:
             raise ProvisionError(
                 f'tofu init: exec: "{binary}": executable file not found in $PATH', step="init"
@@ -366,17 +208,10 @@ class TofuProvisioner:
         secrets_env: Mapping[str, str],
         binary: str,
         emit: Emit,
-    ) -> _Run:
-        env = {
-            **self._base_env,
-            "TF_CLI_CONFIG_FILE": str(workdir / wd.CLI_CONFIG_FILE),
-            "TF_IN_AUTOMATION": "1",
-            "TF_INPUT": "0",
-            "CHECKPOINT_DISABLE": "1",
-            **secrets_env,
-        }
+    ) -> TofuRun:
+        env = tofu_env(self._base_env, workdir / wd.CLI_CONFIG_FILE, secrets_env)
         budget = self._settings.tofu_timeout
-        return _Run(
+        return TofuRun(
             binary=binary,
             workdir=workdir,
             env=env,

@@ -15,8 +15,13 @@ __all__ = [
     "DeploymentState",
     "DestroyResponse",
     "ErrorBody",
+    "EstimateLine",
     "EventsResponse",
     "ListPage",
+    "PlanCounts",
+    "PlanEstimate",
+    "PlanResource",
+    "PlanResponse",
     "RetryResponse",
     "WireEvent",
     "WireProgress",
@@ -109,3 +114,47 @@ class ErrorBody(TypedDict):
     error: str
     detail: NotRequired[str]
     requestId: NotRequired[str]
+
+
+class PlanResource(TypedDict):
+    """One planned resource change of a plan preview."""
+
+    address: str
+    type: str
+    action: str
+
+
+class PlanCounts(TypedDict):
+    """OpenTofu's plan summary: `add` (creates and replaces), `change`, `destroy` (deletes and
+    replaces)."""
+
+    add: int
+    change: int
+    destroy: int
+
+
+class EstimateLine(TypedDict):
+    """`count` billable items of one SKU (the price table's key) at `unitMonthly` each."""
+
+    item: str
+    sku: str
+    count: int
+    unitMonthly: float
+
+
+class PlanEstimate(TypedDict):
+    """The cost estimate: sums over `lines` of count x the unit's monthly / hourly price."""
+
+    currency: str
+    monthly: float
+    hourly: float
+    lines: list[EstimateLine]
+
+
+class PlanResponse(TypedDict):
+    """`POST /api/v1/deployments/plan` → 200 (nothing is created)."""
+
+    resources: list[PlanResource]
+    counts: PlanCounts
+    estimate: PlanEstimate
+    warnings: list[str]
