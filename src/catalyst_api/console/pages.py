@@ -17,15 +17,15 @@ from ..wire.kit import COMPONENTS, PHASE0_STEPS
 
 __all__ = ["TIMELINE", "Page", "PageSettings", "render_page"]
 
-TIMELINE: tuple[str, ...] = (
-    *PHASE0_STEPS[:4],
-    "dns",
-    "kubeconfig",
-    PHASE0_STEPS[4],
-    "component",
+TIMELINE: tuple[tuple[str, str], ...] = (
+    *((step, step) for step in PHASE0_STEPS[:4]),
+    ("dns", "dns"),
+    ("kubeconfig", "kubeconfig"),
+    (PHASE0_STEPS[4], PHASE0_STEPS[4]),
+    ("component", "bootstrap kit"),
 )
-"""The deployment page's phase timeline, in run order (event phases; `component` is Phase 1).
-Phases a run emits beyond these (retry banners, destroy) are added as they come."""
+"""The deployment page's phase timeline in run order: (event phase, label); `component` is
+Phase 1. Phases a run emits beyond these (retry banners, destroy) are added as they come."""
 
 
 class Page(Enum):
