@@ -17,7 +17,7 @@ const RUNNING = new Set(["pending", "provisioning", "tofu-applying", "flux-boots
 
 let state = null;
 let stream = null;
-let seen = new Set();
+const seen = new Set();
 let refreshTimer = null;
 
 // --- state ------------------------------------------------------------------------------------
@@ -224,10 +224,8 @@ async function retry(hetznerToken) {
     });
     $("#retry-token").hidden = true;
     notice(answer.message || `retry of ${phase}: ${answer.status}`);
-    if (answer.status !== "manual-retry-required") {
-      await refreshState();
-      watch();
-    }
+    await refreshState();
+    watch(); // the retry's events (a new run, or the manual-retry note) follow the last seen
   } catch (error) {
     if (error.code === "credentials-required") askForToken(retry);
     else showError("#error", error);
