@@ -23,7 +23,7 @@ function parseFrame(text) {
 
 /**
  * Follow `url` until a frame named `done` (or `stop()`).
- * handlers: onMessage(data, id), onDone(data), onState("live" | "reconnecting" | "closed").
+ * handlers: onMessage(data, id, event), onDone(data), onState("live" | "reconnecting" | "closed").
  * `lastId`: resume after this id. Returns {stop(), lastId()}.
  */
 export function follow(url, handlers, lastId = 0) {
@@ -55,7 +55,7 @@ export function follow(url, handlers, lastId = 0) {
         const id = frame.id === null ? null : Number(frame.id);
         if (id !== null && id <= last) continue; // seen before a reconnect
         if (id !== null) last = id;
-        handlers.onMessage(data, id);
+        handlers.onMessage(data, id, frame.event);
       }
     }
   }
