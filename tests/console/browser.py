@@ -80,9 +80,7 @@ class ConsoleTab:
     def problems(self) -> list[str]:
         """CSP violations and script errors the browser reported."""
         return [
-            m
-            for m in self.messages
-            if "Content Security Policy" in m or m.startswith("pageerror")
+            m for m in self.messages if "Content Security Policy" in m or m.startswith("pageerror")
         ]
 
     def sent(self, method: str, fragment: str = "") -> list[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from console.browser import ConsoleTab
-from sandbox_e2e.harness import REPO, VENV_BIN, VALID_TOKEN, SandboxProcess, example_body
 from catalyst_api.wire.kit import COMPONENT_IDS
+from console.browser import ConsoleTab
+from sandbox_e2e.harness import REPO, VALID_TOKEN, VENV_BIN, SandboxProcess, example_body
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = REPO / "docs" / "images" / "console-deployment.png"
@@ -73,9 +73,10 @@ def test_create_through_the_form_follows_the_run_to_ready(
     events = server.events(dep)
     log = page.get_by_role("log")
     expect(log.locator("[data-seq]")).to_have_count(len(events))
-    assert [int(s) for s in log.locator("[data-seq]").evaluate_all(
-        "nodes => nodes.map(n => n.dataset.seq)"
-    )] == [e["seq"] for e in events]
+    assert [
+        int(s)
+        for s in log.locator("[data-seq]").evaluate_all("nodes => nodes.map(n => n.dataset.seq)")
+    ] == [e["seq"] for e in events]
     if os.environ.get("CATALYST_WRITE_SCREENSHOTS") == "1":
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.set_viewport_size({"width": 1280, "height": 900})

@@ -24,8 +24,10 @@ pytestmark = pytest.mark.browser
 
 
 def seqs(page: Page) -> list[int]:
-    found = page.get_by_role("log").locator("[data-seq]").evaluate_all(
-        "nodes => nodes.map(n => Number(n.dataset.seq))"
+    found = (
+        page.get_by_role("log")
+        .locator("[data-seq]")
+        .evaluate_all("nodes => nodes.map(n => Number(n.dataset.seq))")
     )
     return [int(s) for s in found]
 
