@@ -39,16 +39,22 @@ class CliRun:
 
 @pytest.fixture
 def run_cli() -> Callable[..., CliRun]:
-    """`run_cli(url, *argv, env={...}, tty=False)` → exit code and captured stdout/stderr."""
+    """`run_cli(url, *argv, env={...}, tty=False, stdin=None)` → exit code and captured
+    stdout/stderr; `stdin` is the text standard input holds."""
 
     def run(
-        url: str | None, *argv: str, env: dict[str, str] | None = None, tty: bool = False
+        url: str | None,
+        *argv: str,
+        env: dict[str, str] | None = None,
+        tty: bool = False,
+        stdin: str | None = None,
     ) -> CliRun:
         environ = {"CATALYST_API_URL": url} if url else {}
         environ.update(env or {})
         out: io.StringIO = TerminalOutput() if tty else io.StringIO()
         err = io.StringIO()
-        code = deployments_main(list(argv), environ=environ, stdout=out, stderr=err)
+        inp = io.StringIO(stdin) if stdin is not None else None
+        code = deployments_main(list(argv), environ=environ, stdout=out, stderr=err, stdin=inp)
         return CliRun(code, out.getvalue(), err.getvalue())
 
     return run

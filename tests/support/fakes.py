@@ -13,7 +13,7 @@ import httpx
 
 from catalyst_api.deployments import Phase1Outcome
 from catalyst_api.events import Emit, Event
-from catalyst_api.provisioner import Phase0Outputs, ProvisionError, ProvisionJob
+from catalyst_api.provisioner import Phase0Outputs, PlannedChange, ProvisionError, ProvisionJob
 
 
 async def _wait_threading_event(gate: threading.Event, timeout: float = 30.0) -> None:
@@ -129,3 +129,18 @@ class ScriptedPhase1:
                 )
             states[name] = state
         return Phase1Outcome(states=states, outcome="failed" if self.fail else "ready")
+
+
+class GatedPlanner:
+    """A plan-preview planner that holds every plan until `gate` opens (deterministic
+    concurrency tests), then answers `changes`."""
+
+    def __init__(self, changes: list[PlannedChange] | None = None) -> None:
+        self.gate = threading.Event()
+        self.started = 0
+        self.changes = changes or []
+
+    async def plan(self, job: ProvisionJob) -> list[PlannedChange]:
+        self.started += 1
+        await _wait_threading_event(self.gate)
+        return list(self.changes)

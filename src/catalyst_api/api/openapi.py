@@ -110,6 +110,38 @@ SCHEMAS: dict[str, Schema] = {
         "persisted); without it the answer is 409 `credentials-required`.",
     },
     "Created": _obj(("id", "status", "streamURL"), id=STRING, status=STRING, streamURL=STRING),
+    "Plan": _obj(
+        ("resources", "counts", "estimate", "warnings"),
+        resources={
+            "type": "array",
+            "items": _obj(
+                ("address", "type", "action"), address=STRING, type=STRING, action=STRING
+            ),
+        },
+        counts=_obj(
+            ("add", "change", "destroy"),
+            add={"type": "integer"},
+            change={"type": "integer"},
+            destroy={"type": "integer"},
+        ),
+        estimate=_obj(
+            ("currency", "monthly", "hourly", "lines"),
+            currency=STRING,
+            monthly={"type": "number"},
+            hourly={"type": "number"},
+            lines={
+                "type": "array",
+                "items": _obj(
+                    ("item", "sku", "count", "unitMonthly"),
+                    item=STRING,
+                    sku=STRING,
+                    count={"type": "integer"},
+                    unitMonthly={"type": "number"},
+                ),
+            },
+        ),
+        warnings={"type": "array", "items": STRING},
+    ),
     "Status": {
         "type": "string",
         "enum": [
@@ -409,6 +441,27 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
             409: _json("`fqdn-in-use` (names the holder) or `subdomain-conflict`."),
             413: TOO_LARGE,
             503: _json("`pdm-unavailable` or `dns-credentials-missing`."),
+        },
+    ),
+    ("post", "/api/v1/deployments/plan"): Operation(
+        body=_json_body("CreateDeployment", required=True),
+        responses={
+            200: _json("The planned resources and a cost estimate; nothing is created.", "Plan"),
+            400: Answer(
+                "As for create: undecodable or mistyped body (text `invalid request body: …`) "
+                "or failed validation (JSON).",
+                {TEXT: {"type": "string", "example": INVALID_BODY_TEXT}, JSON: _ref("Error")},
+            ),
+            409: _json("As for create: `fqdn-in-use` or `subdomain-conflict`."),
+            413: TOO_LARGE,
+            422: _json("`plan-failed`: OpenTofu refused the plan (`diagnostics` lists why)."),
+            429: Answer(
+                "`too-many-plans`: CATALYST_PLAN_CONCURRENCY plans are running.",
+                {JSON: _ref("Error")},
+                headers={"Retry-After": {"type": "integer"}},
+            ),
+            503: _json("As for create: `pdm-unavailable` or `dns-credentials-missing`."),
+            504: _json("`plan-timeout`: the plan took longer than CATALYST_PLAN_TIMEOUT."),
         },
     ),
     ("get", "/api/v1/deployments"): Operation(

@@ -29,6 +29,7 @@ from ..wire.shapes import (
     DestroyResponse,
     EventsResponse,
     ListPage,
+    PlanResponse,
     RetryResponse,
 )
 
@@ -183,6 +184,12 @@ class ApiClient:
     def create(self, body: bytes) -> CreateResponse:
         """`POST /api/v1/deployments` with a JSON body; the server validates it."""
         return cast(CreateResponse, _json_object(self._request("POST", _PREFIX, content=body)))
+
+    def plan(self, body: bytes) -> PlanResponse:
+        """`POST /api/v1/deployments/plan`: the create body's plan and cost estimate."""
+        return cast(
+            PlanResponse, _json_object(self._request("POST", f"{_PREFIX}/plan", content=body))
+        )
 
     def list_page(
         self, *, status: str | None = None, limit: int | None = None, cursor: str | None = None

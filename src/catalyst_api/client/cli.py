@@ -102,6 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("-f", "--file", required=True, help="request file (`-` = stdin)")
     create.add_argument("--hetzner-token-env", metavar="VAR", help=token_help)
     create.add_argument("--follow", action="store_true", help="stream the run until it ends")
+    create.add_argument(
+        "--plan",
+        action="store_true",
+        help="show the plan and its cost estimate first, then ask before creating (the answer "
+        "is read from standard input)",
+    )
+    create.add_argument("--yes", action="store_true", help="with --plan: create without asking")
+
+    plan = add("plan", "show what a create would provision and its estimated cost")
+    plan.add_argument("-f", "--file", required=True, help="request file (`-` = stdin)")
+    plan.add_argument("--hetzner-token-env", metavar="VAR", help=token_help)
+    plan.add_argument("--json", action="store_true", help="print the server's JSON answer")
 
     lister = add("list", "list deployments, newest first")
     lister.add_argument("--status", help="only deployments with this status")
@@ -145,8 +157,10 @@ def deployments_main(
     environ: Mapping[str, str] | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
-    """Run `catalyst-api deployments <argv>`; returns the exit code (never raises SystemExit)."""
+    """Run `catalyst-api deployments <argv>`; returns the exit code (never raises SystemExit).
+    `stdin` answers `create --plan`'s question (default: the process's standard input)."""
     env = os.environ if environ is None else environ
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
@@ -168,7 +182,7 @@ def deployments_main(
     try:
         token = (args.token or env.get("CATALYST_API_TOKEN", "")).strip()
         with ApiClient(api_url, timeout=timeout, token=token) as client:
-            ctx = Context(client, out, err, console, plain, env)
+            ctx = Context(client, out, err, console, plain, env, stdin)
             return COMMANDS[args.command](ctx, args)
     except UsageError as exc:
         print(f"catalyst-api: {exc}", file=err)

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from ..wire.shapes import DeploymentState, WireEvent
 from .api import ApiClient
-from .plain import PlainFollower, event_line, state_lines, table_lines
+from .plain import PlainFollower, event_line, plan_lines, state_lines, table_lines
 from .render import LiveFollower, component_table, deployments_table, event_text, state_table
 from .sse import follow_log
 from .view import RunView
@@ -46,6 +46,7 @@ class Context:
     console: Console
     plain: bool
     environ: Mapping[str, str]
+    inp: TextIO | None = None
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -180,8 +181,38 @@ def _print_accepted(ctx: Context, answer: Mapping[str, Any]) -> None:
 # --- commands -------------------------------------------------------------------------------------
 
 
-def cmd_create(ctx: Context, args: argparse.Namespace) -> int:
+def _confirmed(ctx: Context, question: str) -> bool:
+    """Ask on stderr, read one line of standard input (a terminal or not): y/yes confirms,
+    anything else (end of input included) does not."""
+    print(f"{question} [y/N] ", end="", file=ctx.err, flush=True)
+    source = ctx.inp or sys.stdin
+    line = source.readline()
+    if not (source.isatty() if hasattr(source, "isatty") else False):
+        print(line.strip(), file=ctx.err, flush=True)  # a terminal echoes the answer itself
+    return line.strip().lower() in ("y", "yes")
+
+
+def cmd_plan(ctx: Context, args: argparse.Namespace) -> int:
     body = _load_body(args.file, _token_from_env(ctx, args.hetzner_token_env))
+    plan = ctx.client.plan(body)
+    if args.json:
+        ctx.say(json.dumps(plan, indent=2))
+        return 0
+    for line in plan_lines(plan):
+        ctx.say(line)
+    return 0
+
+
+def cmd_create(ctx: Context, args: argparse.Namespace) -> int:
+    if args.plan and not args.yes and args.file == "-":
+        raise UsageError("--plan reads its answer from standard input: with `-f -` add --yes")
+    body = _load_body(args.file, _token_from_env(ctx, args.hetzner_token_env))
+    if args.plan:
+        for line in plan_lines(ctx.client.plan(body)):
+            ctx.say(line)
+        if not args.yes and not _confirmed(ctx, "Create?"):
+            ctx.warn("aborted: nothing was created")
+            return 1
     created = ctx.client.create(body)
     _print_accepted(ctx, created)
     return _follow(ctx, created["id"]) if args.follow else 0
@@ -283,6 +314,7 @@ def cmd_destroy(ctx: Context, args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "create": cmd_create,
+    "plan": cmd_plan,
     "list": cmd_list,
     "get": cmd_get,
     "logs": cmd_logs,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
-from ..wire.shapes import DeploymentState, WireEvent
+from ..wire.shapes import DeploymentState, PlanResponse, WireEvent
 from .view import RunView
 
-__all__ = ["PlainFollower", "event_line", "state_lines", "table_lines"]
+__all__ = ["PlainFollower", "event_line", "plan_lines", "state_lines", "table_lines"]
 
 
 def event_line(event: WireEvent) -> str:
@@ -78,6 +78,39 @@ def table_lines(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[st
         "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
         for line in (header, *rows)
     ]
+
+
+def plan_lines(plan: PlanResponse) -> list[str]:
+    """A plan preview: the resource table, OpenTofu's summary, the estimate and its warnings."""
+    resources = [(r["address"], r["type"], r["action"]) for r in plan.get("resources", [])]
+    lines = table_lines(("ADDRESS", "TYPE", "ACTION"), resources) if resources else []
+    counts = plan.get("counts", {"add": 0, "change": 0, "destroy": 0})
+    lines.append(
+        f"Plan: {counts.get('add', 0)} to add, {counts.get('change', 0)} to change, "
+        f"{counts.get('destroy', 0)} to destroy."
+    )
+    estimate = plan.get("estimate")
+    if estimate is not None:
+        currency = estimate.get("currency", "")
+        rows = [
+            (
+                line["item"],
+                line["sku"],
+                str(line["count"]),
+                f"{line['unitMonthly']:.2f}",
+                f"{line['count'] * line['unitMonthly']:.2f}",
+            )
+            for line in estimate.get("lines", [])
+        ]
+        lines.append("")
+        if rows:
+            lines += table_lines(("ITEM", "SKU", "COUNT", "UNIT/MONTH", "MONTHLY"), rows)
+        lines.append(
+            f"Estimate: {estimate.get('monthly', 0):.2f} {currency}/month "
+            f"({estimate.get('hourly', 0):.4f} {currency}/hour), net of VAT"
+        )
+    lines += [f"warning: {warning}" for warning in plan.get("warnings", [])]
+    return lines
 
 
 class PlainFollower:

@@ -113,6 +113,7 @@ class TofuPlanner:
     `plugin_mirror_dir` and `base_env` as for `TofuProvisioner`; `kill_grace_seconds` is the
     wait between SIGINT, SIGTERM and SIGKILL when a plan times out or is cancelled (a plan has
     no state to write, so it is short). `on_step_finished(step, outcome)` feeds the metrics.
+    `temp_root` is where the throwaway workdirs go (default: the system temp dir).
     """
 
     def __init__(
@@ -123,8 +124,10 @@ class TofuPlanner:
         kill_grace_seconds: float = 2.0,
         on_step_finished: StepHook | None = None,
         base_env: Mapping[str, str] | None = None,
+        temp_root: Path | None = None,
     ) -> None:
         self._settings = settings
+        self._temp_root = temp_root
         self._mirror = plugin_mirror_dir
         self._kill_grace = kill_grace_seconds
         self._on_step_finished = on_step_finished
@@ -143,7 +146,7 @@ class TofuPlanner:
             )
         budget = self._settings.plan_timeout
         deadline = asyncio.get_running_loop().time() + budget.total_seconds()
-        workdir = Path(tempfile.mkdtemp(prefix=PLAN_DIR_PREFIX))  # 0700
+        workdir = Path(tempfile.mkdtemp(prefix=PLAN_DIR_PREFIX, dir=self._temp_root))  # 0700
         try:
             with scrubber.registered(*job.secret_values()):
                 secrets_env = self._stage(job, workdir, ghcr_token)
