@@ -121,3 +121,8 @@ def test_every_page_loads_without_a_csp_report_or_a_foreign_request(
         guarded_tab.open(path)
         expect(page.locator("main")).to_be_visible()
     # checked_tab asserts: no request to another origin, no CSP violation, no script error
+
+
+def test_serve_prints_the_console_url_first(guarded: SandboxProcess) -> None:
+    first = guarded.log_text().splitlines()[0]
+    assert first == f"catalyst-api console: {guarded.url}/"
