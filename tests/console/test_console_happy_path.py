@@ -13,7 +13,14 @@ from playwright.sync_api import expect
 
 from catalyst_api.wire.kit import COMPONENT_IDS
 from console.browser import ConsoleTab
-from sandbox_e2e.harness import REPO, VALID_TOKEN, VENV_BIN, SandboxProcess, example_body
+from sandbox_e2e.harness import (
+    REPO,
+    VALID_TOKEN,
+    VENV_BIN,
+    SandboxProcess,
+    byo_body,
+    example_body,
+)
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = REPO / "docs" / "images" / "console-deployment.png"
@@ -95,3 +102,28 @@ def test_create_through_the_form_follows_the_run_to_ready(
     )
     assert listed.returncode == 0, listed.stderr
     assert "bp-cilium" in listed.stdout
+
+
+@pytest.mark.timeout(90)
+def test_the_infrastructure_and_objects_views_show_the_sovereign(
+    tab: ConsoleTab, server: SandboxProcess
+) -> None:
+    dep = server.create(byo_body("viewed"))
+    server.follow(dep)
+    page = tab.open(f"/deployments/{dep}")
+    page.get_by_role("link", name="Infrastructure").click()
+    expect(page.locator('#topology [data-kind="region"]')).to_have_count(1)
+    expect(page.locator('#topology [data-kind="cluster"]')).to_contain_text("viewed.sandbox.example")
+    expect(page.locator('#topology [data-kind="load balancer"]')).to_have_count(1)
+    expect(page.locator("#compute")).to_contain_text("control-plane")
+
+    page.goto(f"{tab.origin}/deployments/{dep}/objects")
+    expect(page.get_by_label("Kind")).to_have_value("helmrelease")
+    rows = page.locator("#objects tr")
+    expect(rows).to_have_count(len(COMPONENT_IDS))
+    page.get_by_label("Search").fill("cilium")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-name", "bp-cilium")
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Namespace").select_option("flux-system")
+    expect(rows).to_have_count(len(COMPONENT_IDS))
