@@ -110,6 +110,22 @@ export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Call `refresh()` every `ms` (errors shown in `errorTarget`) until it answers 401 (the
+ * sign-in takes over) or a status in `stopOn`. */
+export async function poll(ms, refresh, errorTarget, stopOn = []) {
+  for (;;) {
+    try {
+      await refresh();
+      showError(errorTarget, null);
+    } catch (error) {
+      if (error.status === 401) return;
+      showError(errorTarget, error);
+      if (stopOn.includes(error.status)) return;
+    }
+    await sleep(ms);
+  }
+}
+
 // --- sign-in and roles ------------------------------------------------------------------------
 
 export function showSignIn(message = "") {

@@ -1,7 +1,7 @@
 // The infrastructure view: the Sovereign's topology (regions, clusters, node pools, nodes,
 // load balancers, networks) from the infrastructure endpoints, refreshed every 5 s.
 
-import { $, api, boot, el, showError, sleep } from "./api.js";
+import { $, api, boot, el, poll } from "./api.js";
 
 const id = $("#deployment").dataset.id;
 const base = `/api/v1/deployments/${encodeURIComponent(id)}/infrastructure`;
@@ -97,16 +97,4 @@ async function refresh() {
   renderNetwork(network);
 }
 
-boot(async () => {
-  for (;;) {
-    try {
-      await refresh();
-      showError("#error", null);
-    } catch (error) {
-      if (error.status === 401) return;
-      showError("#error", error);
-      if (error.status === 404) return;
-    }
-    await sleep(REFRESH_MS);
-  }
-});
+boot(() => poll(REFRESH_MS, refresh, "#error", [404]));

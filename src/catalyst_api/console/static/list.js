@@ -1,6 +1,6 @@
 // The deployments list: status, FQDN, age, owner; filter by status; refreshed every 1.5 s.
 
-import { $, age, api, boot, el, showError, sleep } from "./api.js";
+import { $, age, api, boot, el, poll, showError } from "./api.js";
 
 const REFRESH_MS = 1500;
 const filter = $("#status-filter");
@@ -43,19 +43,6 @@ async function refresh() {
   $("#list-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
 }
 
-async function poll() {
-  for (;;) {
-    try {
-      await refresh();
-      showError("#list-error", null);
-    } catch (error) {
-      if (error.status === 401) return;
-      showError("#list-error", error);
-    }
-    await sleep(REFRESH_MS);
-  }
-}
-
 boot(async () => {
   const initial = new URLSearchParams(window.location.search).get("status") || "";
   filter.value = [...filter.options].some((o) => o.value === initial) ? initial : "";
@@ -68,5 +55,5 @@ boot(async () => {
     tbody.replaceChildren();
     refresh().catch((error) => showError("#list-error", error));
   });
-  poll();
+  poll(REFRESH_MS, refresh, "#list-error");
 });
