@@ -113,7 +113,9 @@ def test_the_infrastructure_and_objects_views_show_the_sovereign(
     page = tab.open(f"/deployments/{dep}")
     page.get_by_role("link", name="Infrastructure").click()
     expect(page.locator('#topology [data-kind="region"]')).to_have_count(1)
-    expect(page.locator('#topology [data-kind="cluster"]')).to_contain_text("viewed.sandbox.example")
+    expect(page.locator('#topology [data-kind="cluster"]')).to_contain_text(
+        "viewed.sandbox.example"
+    )
     expect(page.locator('#topology [data-kind="load balancer"]')).to_have_count(1)
     expect(page.locator("#compute")).to_contain_text("control-plane")
 
