@@ -126,3 +126,12 @@ def test_every_page_loads_without_a_csp_report_or_a_foreign_request(
 def test_serve_prints_the_console_url_first(guarded: SandboxProcess) -> None:
     first = guarded.log_text().splitlines()[0]
     assert first == f"catalyst-api console: {guarded.url}/"
+
+
+def test_the_session_route_names_the_caller_and_its_role(
+    guarded: SandboxProcess, tokens: tuple[Path, dict[str, str]]
+) -> None:
+    url = f"{guarded.url}/api/v1/session"
+    assert httpx.get(url, timeout=10).status_code == 401
+    viewer = httpx.get(url, headers={"Authorization": f"Bearer {tokens[1]['viewer']}"}, timeout=10)
+    assert viewer.json() == {"authMode": "required", "principal": "vera", "role": "viewer"}

@@ -129,3 +129,11 @@ def test_the_infrastructure_and_objects_views_show_the_sovereign(
     page.get_by_label("Search").fill("")
     page.get_by_label("Namespace").select_option("flux-system")
     expect(rows).to_have_count(len(COMPONENT_IDS))
+
+
+def test_in_open_mode_the_session_has_no_principal(server: SandboxProcess) -> None:
+    assert server.get_json("/api/v1/session") == {
+        "authMode": "open",
+        "principal": None,
+        "role": None,
+    }

@@ -54,6 +54,11 @@ def test_an_injected_failure_shows_the_component_its_message_and_the_blocked_one
             "data-state", "installed"
         )
     expect(page.get_by_role("alert")).to_contain_text("spire failed")
+    page.get_by_label("Level").select_option("error")
+    shown = page.get_by_role("log").locator("[data-seq]:visible")
+    expect(shown.first).to_be_visible()
+    assert set(shown.evaluate_all("nodes => nodes.map(n => n.dataset.level)")) == {"error"}
+    page.get_by_label("Level").select_option("")
     before = len(seqs(page))
 
     page.get_by_role("button", name="Retry").click()
