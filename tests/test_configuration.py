@@ -114,14 +114,29 @@ def test_configuration_doc_matches_the_settings_class() -> None:
         assert f"`{name}`" in render_table()
 
 
-def test_serve_refuses_to_start_with_a_bad_value() -> None:
-    env = dict(os.environ, CATALYST_TOFU_TIMEOUT="soon")
-    proc = subprocess.run(
+def _serve(**env: str) -> subprocess.CompletedProcess[str]:
+    """`catalyst-api serve` with `env` added to this environment (expected to exit at once)."""
+    return subprocess.run(
         [sys.executable, "-m", "catalyst_api.cli", "serve", "--port", "0"],
-        env=env,
+        env=dict(os.environ, **env),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_serve_refuses_to_start_with_a_bad_value() -> None:
+    proc = _serve(CATALYST_TOFU_TIMEOUT="soon")
     assert proc.returncode == 2
     assert "CATALYST_TOFU_TIMEOUT" in proc.stderr
+
+
+def test_serve_refuses_to_start_with_an_unusable_price_table(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"currency": "EUR", "skus": {"cx33": {"monthly": "cheap"}}}')
+    proc = _serve(CATALYST_PRICES_FILE=str(prices))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"catalyst-api: CATALYST_PRICES_FILE: {prices}: SKU 'cx33' needs non-negative numbers "
+        "`monthly` and `hourly`\n"
+    )

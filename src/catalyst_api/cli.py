@@ -90,6 +90,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from .logs import configure_logging
     from .runtime import tune_interpreter
     from .serving import StagedServer, uvicorn_config
+    from .wiring import price_table
 
     # Everything the service writes (records, events, kubeconfigs, jobs, caches, OpenTofu
     # workdirs) is private: files 0600, directories 0700, whatever code path creates them.
@@ -112,6 +113,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             _sandbox_admin_token(environ, args)
         settings = Settings.from_env(environ, **overrides)
         check_auth(settings)
+        price_table(settings)
         sandbox = _sandbox("wiring") if settings.sandbox else None
     except (ConfigError, SandboxNotInstalled, TokenFileError) as exc:
         print(f"catalyst-api: {exc}", file=sys.stderr)

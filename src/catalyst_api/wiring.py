@@ -47,7 +47,7 @@ from .store.backend import open_store
 from .store.ports import EventStorage, RecordStorage
 from .wizard import WizardService
 
-__all__ = ["Overrides", "Services", "build_services"]
+__all__ = ["Overrides", "Services", "build_services", "price_table"]
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +104,15 @@ def _default_provisioner(settings: Settings, metrics: Metrics) -> Provisioner:
     )
 
 
+def price_table(settings: Settings) -> PriceTable:
+    """The plan preview's price table (CATALYST_PRICES_FILE, else the packaged one);
+    `ConfigError` naming the variable when it is unusable (`serve` checks it before starting)."""
+    try:
+        return PriceTable.load(settings.prices_file)
+    except ValueError as exc:
+        raise ConfigError(f"CATALYST_PRICES_FILE: {exc}") from None
+
+
 def _plan_previews(settings: Settings, metrics: Metrics, planner: Planner | None) -> PlanPreviews:
     """The plan previews: the real planner unless overridden; the price table is read now, so
     an unusable CATALYST_PRICES_FILE stops startup with a message naming it."""
@@ -114,13 +123,9 @@ def _plan_previews(settings: Settings, metrics: Metrics, planner: Planner | None
     def count_plan(outcome: str) -> None:
         metrics.plans.labels(outcome=outcome).inc()
 
-    try:
-        prices = PriceTable.load(settings.prices_file)
-    except ValueError as exc:
-        raise ConfigError(f"CATALYST_PRICES_FILE: {exc}") from None
     return PlanPreviews(
         planner=planner or TofuPlanner(settings=settings, on_step_finished=count_step),
-        prices=prices,
+        prices=price_table(settings),
         limit=settings.plan_concurrency,
         on_plan=count_plan,
     )

@@ -129,6 +129,9 @@ def test_trailing_slash_is_a_plain_404_never_a_redirect(server, path: str) -> No
         ("OPTIONS", "/api/v1/deployments", {"GET", "POST"}),
         ("PATCH", "/api/v1/deployments", {"GET", "POST"}),
         ("POST", "/api/v1/deployments/abc", {"DELETE", "GET"}),
+        # A concrete path is its own route's (OpenAPI): not also `/{deployment_id}`'s methods.
+        ("OPTIONS", "/api/v1/deployments/plan", {"POST"}),
+        ("PUT", "/api/v1/deployments/plan", {"POST"}),
         ("POST", "/api/v1/deployments/abc/kubeconfig", {"GET", "PUT"}),
         ("DELETE", "/api/v1/sshkey/generate", {"POST"}),
         ("PUT", "/healthz", {"GET"}),

@@ -249,6 +249,8 @@ def test_past_the_concurrency_limit_a_plan_is_refused_at_once_with_retry_after(
 
 SLOW_TOFU = """#!/bin/sh
 echo "$$ $(pwd) $(stat -c %a .)" >> {marker}
+cp tofu.auto.tfvars.json {marker}.tfvars
+[ -n "$TF_VAR_hcloud_token" ] && echo "token in the environment" > {marker}.env
 exec sleep 60
 """
 
@@ -267,6 +269,10 @@ def test_a_plan_past_the_timeout_is_504_and_leaves_no_process_nor_directory(
     assert resp.json() == {"error": "plan-timeout", "detail": "tofu init: timed out after 1s"}
     pid, cwd, mode = marker.read_text().split()
     assert Path(cwd).parent == plans and mode == "700"
+    # The inputs were staged as for Phase 0: the token only in OpenTofu's environment.
+    staged = json.loads(Path(f"{marker}.tfvars").read_text())
+    assert staged["sovereign_fqdn"] == "slow.acme.example" and "hcloud_token" not in staged
+    assert Path(f"{marker}.env").read_text() == "token in the environment\n"
     assert not Path(cwd).exists()
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid), 0)

@@ -284,7 +284,8 @@ class DeploymentService:
         req = self._validated(body)
         self._pools.check_create(req)
         self._deployments.check_fqdn_free(req.sovereign_fqdn.strip())
-        return await self._previews.preview(self._runs.job_for(_unrecorded(req)))
+        unrecorded = _new_deployment(req, new_deployment_id())
+        return await self._previews.preview(self._runs.job_for(unrecorded))
 
     async def _record_new(self, req: DeploymentRequest, owner: str) -> Deployment:
         """The FQDN / pool-subdomain checks, the reservation and the first save of a create
@@ -298,17 +299,7 @@ class DeploymentService:
             deployment_id = new_deployment_id()
         self.registry.claim(fqdn, pool_key, deployment_id)
         try:
-            plaintext, digest = mint_bearer()
-            dep = Deployment(
-                id=deployment_id,
-                status=Status.PROVISIONING,
-                request=req,
-                started_at=utcnow(),
-                kubeconfig_bearer_hash=digest,
-                bearer_token=SecretStr(plaintext),
-                tofu_workdir=new_workdir_name(fqdn, deployment_id),
-                owner=owner,
-            )
+            dep = _new_deployment(req, deployment_id, owner)
             if pool_key is not None:
                 await self._pools.reserve(dep, pool_key)
             self.registry.add(dep)
@@ -320,10 +311,10 @@ class DeploymentService:
         return dep
 
 
-def _unrecorded(req: DeploymentRequest) -> Deployment:
-    """A deployment as a create would make it (fresh id, bearer and workdir name), never
-    registered nor saved: the plan preview's job is built from it like a real run's."""
-    deployment_id = new_deployment_id()
+def _new_deployment(req: DeploymentRequest, deployment_id: str, owner: str = "") -> Deployment:
+    """A new deployment of `req`: fresh bearer, injective workdir name, `provisioning`. Not
+    registered nor saved here: create does that; the plan preview builds its job from one
+    that never is."""
     plaintext, digest = mint_bearer()
     return Deployment(
         id=deployment_id,
@@ -333,4 +324,5 @@ def _unrecorded(req: DeploymentRequest) -> Deployment:
         kubeconfig_bearer_hash=digest,
         bearer_token=SecretStr(plaintext),
         tofu_workdir=new_workdir_name(req.sovereign_fqdn.strip(), deployment_id),
+        owner=owner,
     )

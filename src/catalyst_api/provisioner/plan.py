@@ -69,12 +69,13 @@ def action_of(actions: list[str]) -> str | None:
 @dataclass(frozen=True, slots=True)
 class PlannedChange:
     """One planned resource change: its address, type, action (`create`, `update`, `delete`,
-    `replace`, `read`) and planned values (`after`; {} when unknown or deleted)."""
+    `replace`, `read`) and planned values (`after`; {} when unknown or deleted). The values
+    may hold secrets (a server's `user_data`): they are read, never shown (not in `repr`)."""
 
     address: str
     type: str
     action: str
-    values: dict[str, Any] = field(default_factory=dict, compare=False)
+    values: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _changes(stdout: bytes) -> list[PlannedChange]:
