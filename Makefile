@@ -1,4 +1,5 @@
-# catalyst-api developer entry points. `make run` and `make test` are the two a new user needs.
+# catalyst-api developer entry points. `make run` and `make test` are the two a new user needs;
+# `make run` prints the web console's URL first (`catalyst-api console: http://…/`).
 # `install` puts both distributions in the venv: catalyst-api (src/) and catalyst-api-sandbox
 # (sandbox/: the simulated cloud and clusters `make run` serves, and the fakes the tests use).
 SHELL := /bin/bash
@@ -26,7 +27,7 @@ $(VENV)/.tools: scripts/install-tools.sh $(VENV)/.installed
 
 run: install
 	@mkdir -p $(DATA)
-	$(BIN)/catalyst-api serve --sandbox --host $(HOST) --port $(PORT) --data-dir $(DATA)
+	@$(BIN)/catalyst-api serve --sandbox --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
 lint: install
 	$(BIN)/ruff check src sandbox/src tests bench

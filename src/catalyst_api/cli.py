@@ -107,6 +107,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.auth is not None:
         overrides["auth_mode"] = args.auth
     environ = _serve_environ(args.data_dir)
+    print(f"catalyst-api console: {_console_url(args.host, args.port, environ)}", flush=True)
     try:
         if args.auth == "required" and args.sandbox:
             _sandbox_admin_token(environ, args)
@@ -125,6 +126,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = uvicorn_config(app, settings, host=args.host)
     StagedServer(config, grace=settings.shutdown_grace.total_seconds()).run()
     return 0
+
+
+def _console_url(host: str, port: int | None, environ: dict[str, str]) -> str:
+    """Where a browser on this machine finds the console (a wildcard address is reached
+    through loopback)."""
+    if port is None:
+        raw = environ.get("PORT", "").strip()
+        port = int(raw) if raw.isdigit() else 8080
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
 
 
 def _sandbox_admin_token(environ: dict[str, str], args: argparse.Namespace) -> None:

@@ -485,6 +485,14 @@ class Settings(BaseSettings):
         description="Header carrying the proxy user's groups, comma-separated (the same role "
         "names as the OIDC claim).",
     )
+    console_oidc_client_id: str = Field(
+        "",
+        validation_alias="CATALYST_CONSOLE_OIDC_CLIENT_ID",
+        description="The web console's OIDC client (a public client: authorization code + "
+        "PKCE, redirect URI `<console origin>/console/oidc-callback`); with "
+        "`CATALYST_AUTH_OIDC_ISSUER` set, the console offers an OIDC sign-in. Empty: API "
+        "tokens only.",
+    )
 
     # --- Sandbox -------------------------------------------------------------------------------
     sandbox: bool = Field(

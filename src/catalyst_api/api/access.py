@@ -63,6 +63,16 @@ INFRA_CREATES = (
     "nodes/{node_id}/{action}",
 )
 
+CONSOLE_PATHS = (
+    "/",
+    "/deployments/new",
+    "/deployments/{deployment_id}",
+    "/deployments/{deployment_id}/infrastructure",
+    "/deployments/{deployment_id}/objects",
+    "/console/oidc-callback",
+    "/console/static/{name}",
+)
+
 ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -101,6 +111,11 @@ ROUTE_ACCESS: dict[tuple[str, str], Access] = {
     ("DELETE", f"{INFRA}/{{kind}}/{{resource_id}}"): Access(OPERATOR, OWN_INFRA),
     # Aggregates every Sovereign's workloads, whoever owns them: admin-only in required mode.
     ("GET", "/api/v1/dashboard/treemap"): Access(ADMIN),
+    # Who the caller is (the console hides what their role forbids).
+    ("GET", "/api/v1/session"): Access(VIEWER),
+    # The web console (issue 18): pages and assets hold no data (their scripts call the API
+    # with the tab's bearer), so they are public: `/` shows the sign-in in required mode.
+    **{("GET", path): PUBLIC for path in CONSOLE_PATHS},
 }
 UNLISTED = Access(ADMIN)
 """A route missing from the table (a test forbids it) is admin-only, never open."""

@@ -792,3 +792,20 @@ from .openapi_infra import INFRA_OPERATIONS, INFRA_SCHEMAS  # noqa: E402
 
 OPERATIONS.update(INFRA_OPERATIONS)
 SCHEMAS.update(INFRA_SCHEMAS)
+
+# The console's session probe (issue 18).
+SCHEMAS["Session"] = _obj(
+    ("authMode", "principal", "role"),
+    authMode={"enum": ["open", "required"]},
+    principal={"type": ["string", "null"]},
+    role={"enum": ["viewer", "operator", "admin", None]},
+)
+OPERATIONS[("get", "/api/v1/session")] = Operation(
+    responses={
+        200: _json(
+            "The caller: `principal` and `role` are null in `open` mode (every caller may do "
+            "everything there).",
+            "Session",
+        )
+    },
+)

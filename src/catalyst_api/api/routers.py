@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import dashboard, deployments, health, infrastructure, jobs, k8scache, wizard
+from . import (
+    console,
+    dashboard,
+    deployments,
+    health,
+    infrastructure,
+    jobs,
+    k8scache,
+    session,
+    wizard,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +26,6 @@ ROUTERS: list[APIRouter] = [
     k8scache.router,
     infrastructure.router,
     dashboard.router,
+    session.router,
+    console.router,
 ]
