@@ -41,7 +41,7 @@ def test_oidc_sign_in_uses_the_code_flow_with_pkce(
     tab = open_tab(browser, oidc_server.url)
     try:
         page = tab.open("/deployments/new")
-        page.get_by_role("button", name="Sign in with OIDC").click()
+        page.get_by_role("button", name="Single sign-on (OIDC)").click()
 
         expect(page.get_by_role("heading", name="Create deployment")).to_be_visible()
         expect(page.locator("#who")).to_have_text("ana (operator)")

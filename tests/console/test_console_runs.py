@@ -13,6 +13,7 @@ from catalyst_api.wire.kit import COMPONENT_IDS
 from console.browser import ConsoleTab
 from console.conftest import checked_tab
 from sandbox_e2e.harness import (
+    VALID_TOKEN,
     SandboxFactory,
     SandboxProcess,
     byo_body,
@@ -86,6 +87,8 @@ def test_destroy_needs_the_typed_fqdn_and_the_list_follows_live(
 
     page.get_by_role("button", name="Destroy").click()
     confirm = page.get_by_role("button", name="Confirm destroy")
+    # the button gives way to its confirmation: "Destroy" names one control at a time
+    expect(page.get_by_role("button", name="Destroy")).to_have_count(1)
     page.get_by_label("Confirm FQDN").fill("doomed.sandbox.exampl")
     expect(confirm).to_be_disabled()
     page.get_by_label("Confirm FQDN").press("Enter")
@@ -138,3 +141,33 @@ def test_a_server_restart_while_the_page_is_open_loses_and_repeats_no_event(
             expect(page.locator(f'[data-component="{component}"]')).to_have_attribute(
                 "data-state", "installed"
             )
+
+
+@pytest.mark.timeout(120)
+def test_a_refused_hetzner_token_is_replaced_from_the_page_and_the_retry_ends_ready(
+    tab: ConsoleTab, server: SandboxProcess
+) -> None:
+    refused = "invalid-" + "x" * 60
+    dep = server.create(byo_body("replaced", hetznerToken=refused))
+    page = tab.open(f"/deployments/{dep}")
+    expect(page.locator("header[data-status]")).to_have_attribute(
+        "data-status", "failed", timeout=60_000
+    )
+    expect(page.get_by_role("alert")).to_contain_text("tofu apply")
+    expect(page.get_by_role("button", name="Retry")).to_be_visible()
+
+    page.get_by_label("Hetzner token").fill(VALID_TOKEN)
+    page.get_by_role("button", name="Use this token").click()
+
+    expect(page.locator("header[data-status]")).to_have_attribute(
+        "data-status", "ready", timeout=90_000
+    )
+    assert tab.sent("POST", f"/api/v1/deployments/{dep}/phases/tofu-apply/retry")
+    for component in COMPONENT_IDS:
+        expect(page.locator(f'[data-component="{component}"]')).to_have_attribute(
+            "data-state", "installed"
+        )
+    expect(page.locator("#retry-token")).to_be_hidden()
+    assert seqs(page) == [e["seq"] for e in server.events(dep)]
+    assert page.get_by_label("Hetzner token").input_value() == ""
+    assert VALID_TOKEN not in page.content() and refused not in page.content()

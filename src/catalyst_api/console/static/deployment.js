@@ -49,8 +49,10 @@ function applyState(next) {
   if (download) download.disabled = !result.kubeconfigPath || next.status === "destroyed";
   const retry = $("#retry");
   if (retry) retry.hidden = next.status !== "failed";
+  offerNewToken(next);
   const destroy = $("#destroy");
-  if (destroy) destroy.hidden = RUNNING.has(next.status) || next.status === "destroyed";
+  const confirming = !$("#destroy-confirm")?.hidden;
+  if (destroy) destroy.hidden = RUNNING.has(next.status) || next.status === "destroyed" || confirming;
   if (next.error) showError("#error", new Error(next.error));
   else showError("#error", null);
 }
@@ -207,8 +209,26 @@ function failedPhase() {
 
 let pendingWithToken = null;
 
+// A Phase 0 failure (no bootstrap-kit card failed) may be the token itself (refused, expired):
+// "Retry" re-runs with the token kept in memory; the panel lets the user give another one.
+function offerNewToken(next) {
+  const panel = $("#retry-token");
+  if (!panel || !$("#retry")) return;
+  const cardFailed = Object.values(next.componentStates || {}).includes("failed");
+  const phase0Failed = next.status === "failed" && !cardFailed;
+  if (phase0Failed && panel.hidden) {
+    $("#retry-token-note").textContent =
+      "Retry re-runs with the Hetzner token given at create. If that token was refused, enter another one:";
+    pendingWithToken = retry;
+    panel.hidden = false;
+  } else if (!phase0Failed && pendingWithToken === retry) {
+    panel.hidden = true;
+  }
+}
+
 function askForToken(action) {
   pendingWithToken = action;
+  $("#retry-token-note").textContent = "The Hetzner token is not kept after a restart: enter it again.";
   const panel = $("#retry-token");
   panel.hidden = false;
   $("#retry-token-input").focus();
@@ -223,6 +243,7 @@ async function retry(hetznerToken) {
       json: hetznerToken ? { hetznerToken } : {},
     });
     $("#retry-token").hidden = true;
+    $("#retry-token-input").value = "";
     notice(answer.message || `retry of ${phase}: ${answer.status}`);
     await refreshState();
     watch(); // the retry's events (a new run, or the manual-retry note) follow the last seen
@@ -253,6 +274,8 @@ function wireActions() {
   $("#download")?.addEventListener("click", download);
   $("#retry")?.addEventListener("click", () => retry());
   $("#destroy")?.addEventListener("click", () => {
+    // one "Destroy" control on the page at a time: the button gives way to its confirmation
+    $("#destroy").hidden = true;
     $("#destroy-confirm").hidden = false;
     $("#confirm-fqdn").focus();
   });
@@ -262,6 +285,7 @@ function wireActions() {
   $("#confirm-destroy")?.addEventListener("click", () => destroy());
   $("#cancel-destroy")?.addEventListener("click", () => {
     $("#destroy-confirm").hidden = true;
+    $("#destroy").hidden = false;
     $("#confirm-fqdn").value = "";
     $("#confirm-destroy").disabled = true;
   });
