@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from catalyst_api.provisioner.estimate import PriceTable
 from catalyst_api.wire.kit import COMPONENT_IDS
 from console.browser import ConsoleTab
 from sandbox_e2e.harness import (
@@ -36,8 +38,8 @@ def fill_create_form(tab: ConsoleTab, name: str, org: str = "Acme Console") -> N
         "hetznerToken": VALID_TOKEN,
         "hetznerProjectID": "sandbox-project",
         "region": "fsn1",
-        "controlPlaneSize": "cx32",
-        "workerSize": "cx32",
+        "controlPlaneSize": "cx33",
+        "workerSize": "cx33",
         "workerCount": "1",
         "sshPublicKey": example["sshPublicKey"],
     }
@@ -62,7 +64,10 @@ def test_create_through_the_form_follows_the_run_to_ready(
     assert page.locator("#plan-resources").get_by_text("create").count() >= 1
     monthly = page.locator("#plan-monthly")
     expect(monthly).to_contain_text("per month")
-    assert float(monthly.get_attribute("data-monthly") or "nan") >= 0  # a number, in EUR
+    # the packaged table prices cx33 (control plane + 1 worker); what it lacks is a warning
+    cx33 = PriceTable.load().skus["cx33"].monthly
+    assert Decimal(monthly.get_attribute("data-monthly") or "nan") == 2 * cx33
+    expect(page.locator("#plan-warnings")).to_contain_text("lb11")
     assert page.locator("#plan-lines tr").count() >= 1
     assert server.get_json("/api/v1/deployments")["deployments"] == []  # nothing created
 
