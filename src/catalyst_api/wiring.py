@@ -138,8 +138,14 @@ def _default_phase1(
     return runner
 
 
-def _open_jobs(settings: Settings) -> JobsService | None:
-    """The jobs store under CATALYST_EXECUTIONS_DIR; unusable → None (jobs endpoints 503)."""
+def _open_jobs(settings: Settings, db: Any) -> JobsService | None:
+    """The jobs store: in the database when there is one, else under CATALYST_EXECUTIONS_DIR
+    (unusable → None: the jobs endpoints answer 503)."""
+    if db is not None:
+        from .jobs.pgstore import PgJobsStore
+
+        shared = PgJobsStore(db)
+        return JobsService(shared, JobsBridges(shared))
     try:
         store = JobsStore.open(settings.executions_dir)
     except OSError as exc:
@@ -211,7 +217,7 @@ async def build_services(
         records, eventlog, db = store.records, store.eventlog, store.database
         leases = ha.leases_for(settings, db) if db is not None else None
 
-        jobs = _open_jobs(settings)
+        jobs = _open_jobs(settings, db)
         bridges = jobs.bridges if jobs is not None else None
 
         def on_emit(deployment_id: str, event: Event) -> None:

@@ -249,3 +249,26 @@ def _state(base: str, dep: str) -> dict[str, Any]:
 
 def _events_done(base: str, dep: str) -> bool:
     return bool(httpx.get(f"{base}/api/v1/deployments/{dep}/events").json()["done"])
+
+
+def test_the_jobs_view_is_the_same_on_every_replica(
+    shared_db: str, tmp_path: Path, make_settings: Any, start_server: Any, body: Body
+) -> None:
+    """Phase 1 runs on A; B answers the jobs endpoints from the same database."""
+    a, b = (
+        start_server(
+            make_settings(**replica_env(tmp_path / name, shared_db)),
+            ScriptedProvisionerOverrides(),
+        )
+        for name in ("a", "b")
+    )
+    dep = httpx.post(f"{a.url}/api/v1/deployments", json=body()).json()["id"]
+    assert wait_status(a.url, dep, {"ready", "failed"}, timeout=30)["status"] == "ready"
+    on_a = httpx.get(f"{a.url}/api/v1/deployments/{dep}/jobs").json()["jobs"]
+    assert on_a and all(job["status"] == "succeeded" for job in on_a)
+    assert httpx.get(f"{b.url}/api/v1/deployments/{dep}/jobs").json()["jobs"] == on_a
+    execution = on_a[0]["latestExecutionId"]
+    logs = f"/api/v1/actions/executions/{execution}/logs"
+    assert httpx.get(f"{b.url}{logs}").json() == httpx.get(f"{a.url}{logs}").json()
+    batches = f"/api/v1/deployments/{dep}/jobs/batches"
+    assert httpx.get(f"{b.url}{batches}").json() == httpx.get(f"{a.url}{batches}").json()

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from catalyst_api.events import Event
-from catalyst_api.jobs import JobsBridges, JobsStore, job_status_for, log_level_for
+from catalyst_api.jobs import (
+    JobsBridges,
+    JobsStorage,
+    JobsStore,
+    job_status_for,
+    log_level_for,
+)
 
 DEP = "0123456789abcdef"
 T0 = "2026-04-30T10:00:00Z"
@@ -18,7 +24,7 @@ T30 = "2026-04-30T10:00:30Z"
 
 
 class Harness:
-    def __init__(self, store: JobsStore) -> None:
+    def __init__(self, store: JobsStorage) -> None:
         self.store = store
         self.bridges = JobsBridges(store)
 
@@ -62,8 +68,9 @@ class Harness:
 
 
 @pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = Harness(JobsStore.open(tmp_path / "executions"))
+async def h(jobs_store: JobsStorage) -> AsyncIterator[Harness]:
+    """Over the test's backend: the bridge tests run on files and on PostgreSQL."""
+    harness = Harness(jobs_store)
     yield harness
     await harness.bridges.aclose()
 
@@ -84,6 +91,7 @@ def _item(
     return item
 
 
+@pytest.mark.both_backends
 async def test_pending_installing_installed_makes_one_succeeded_execution(h: Harness) -> None:
     h.state("cilium", "pending", T0)
     job = await h.job("cilium")
@@ -104,6 +112,7 @@ async def test_pending_installing_installed_makes_one_succeeded_execution(h: Har
     assert len(await h.executions("cilium")) == 1
 
 
+@pytest.mark.both_backends
 async def test_failed_transition_writes_an_error_line_and_fails_the_job(h: Harness) -> None:
     h.state("keycloak", "installing")
     h.state("keycloak", "failed", T30, level="error", message="InstallFailed: boom")
@@ -115,19 +124,22 @@ async def test_failed_transition_writes_an_error_line_and_fails_the_job(h: Harne
     ]
 
 
+@pytest.mark.both_backends
 async def test_repeated_states_are_suppressed(h: Harness) -> None:
     for _ in range(5):
         h.state("flux", "installing", message="again")
     assert await h.lines("flux") == [("INFO", "[installing] again")]
 
 
+@pytest.mark.both_backends
 async def test_only_component_events_create_jobs(h: Harness) -> None:
     h.bridges.forward(DEP, Event(phase="tofu-apply", message="Apply complete"))
     h.bridges.forward(DEP, Event(phase="tofu", message="x", component="cilium", state="installed"))
     h.bridges.forward(DEP, Event(phase="component", message="watch-level warning", level="warn"))
     h.bridges.forward(DEP, Event(phase="component", component="cilium", message="no state"))
     assert await h.job_names() == []
-    assert list(h.store.root.iterdir()) == []
+    if isinstance(h.store, JobsStore):
+        assert list(h.store.root.iterdir()) == []  # nothing written at all
     h.state("cilium", "installing")
     assert await h.job_names() == ["install-cilium"]
 
@@ -163,6 +175,7 @@ def test_state_to_job_status(state: str, status: str) -> None:
     assert job_status_for(state) == status
 
 
+@pytest.mark.both_backends
 async def test_seed_prefixes_dependencies_and_pending_makes_a_job_only(h: Harness) -> None:
     written, created = await h.seed([_item("keycloak", "pending", deps=("cert-manager", "flux"))])
     assert (written, created) == (1, 0)
@@ -171,6 +184,7 @@ async def test_seed_prefixes_dependencies_and_pending_makes_a_job_only(h: Harnes
     assert job["status"] == "pending" and "latestExecutionId" not in job
 
 
+@pytest.mark.both_backends
 async def test_seed_is_idempotent(h: Harness) -> None:
     items = [
         _item("cilium", "installed", message="ok"),
@@ -195,6 +209,7 @@ async def test_seed_is_idempotent(h: Harness) -> None:
     assert (await h.job("cert-manager"))["status"] == "failed"
 
 
+@pytest.mark.both_backends
 async def test_seed_primes_the_state_dedupe(h: Harness) -> None:
     await h.seed([_item("flux", "installing")])
     h.state("flux", "installing", message="same state again")
@@ -202,11 +217,13 @@ async def test_seed_primes_the_state_dedupe(h: Harness) -> None:
     assert await h.lines("flux") == [("INFO", f"[seeded] state=installing at {T0}")]
 
 
+@pytest.mark.both_backends
 async def test_seed_skips_blank_components(h: Harness) -> None:
     assert await h.seed([_item("", "installed"), _item("  ", "installed")]) == (0, 0)
     assert await h.job_names() == []
 
 
+@pytest.mark.both_backends
 async def test_transitions_keep_the_dependencies_a_seed_wrote(h: Harness) -> None:
     await h.seed([_item("keycloak", "pending", deps=("cert-manager",))])
     h.state("keycloak", "installing")
@@ -216,6 +233,7 @@ async def test_transitions_keep_the_dependencies_a_seed_wrote(h: Harness) -> Non
     assert job["dependsOn"] == ["install-cert-manager"]
 
 
+@pytest.mark.both_backends
 async def test_raw_lines_append_verbatim_to_the_open_execution(h: Harness) -> None:
     await h.seed([_item("flux", "installing")])
     h.line("flux", 'level=info msg="reconciling" helmrelease=flux-system/bp-flux\r\n')
@@ -232,6 +250,7 @@ async def test_raw_lines_append_verbatim_to_the_open_execution(h: Harness) -> No
     ]
 
 
+@pytest.mark.both_backends
 async def test_raw_line_for_an_unknown_component_opens_a_running_job(h: Harness) -> None:
     h.line("gitea", "helmrelease=flux-system/bp-gitea starting")
     job = await h.job("gitea")
@@ -241,6 +260,7 @@ async def test_raw_line_for_an_unknown_component_opens_a_running_job(h: Harness)
     assert await h.lines("gitea") == [("INFO", "helmrelease=flux-system/bp-gitea starting")]
 
 
+@pytest.mark.both_backends
 async def test_raw_line_for_a_pending_job_starts_its_execution(h: Harness) -> None:
     await h.seed([_item("keycloak", "pending", deps=("flux",))])
     h.line("keycloak", "helmrelease=flux-system/bp-keycloak waiting")
@@ -250,6 +270,7 @@ async def test_raw_line_for_a_pending_job_starts_its_execution(h: Harness) -> No
     assert len(await h.executions("keycloak")) == 1
 
 
+@pytest.mark.both_backends
 async def test_a_waiting_line_leaves_a_pending_job_pending(h: Harness) -> None:
     await h.seed([_item("keycloak", "pending", deps=("cert-manager",))])
     waiting = (
@@ -266,6 +287,7 @@ async def test_a_waiting_line_leaves_a_pending_job_pending(h: Harness) -> None:
     assert await h.lines("keycloak") == [("INFO", "[installing] keycloak"), ("INFO", waiting)]
 
 
+@pytest.mark.both_backends
 async def test_a_blocked_component_job_says_by_whom(h: Harness) -> None:
     await h.seed([_item("openbao", "pending", deps=("spire",)), _item("spire", "installing")])
     h.state(
@@ -288,6 +310,7 @@ async def test_a_blocked_component_job_says_by_whom(h: Harness) -> None:
     assert "blockedBy" not in await h.job("openbao")
 
 
+@pytest.mark.both_backends
 async def test_raw_line_after_a_terminal_state_is_dropped(h: Harness) -> None:
     h.state("cilium", "installing")
     h.state("cilium", "installed", T30)
@@ -295,6 +318,7 @@ async def test_raw_line_after_a_terminal_state_is_dropped(h: Harness) -> None:
     assert [m for _, m in await h.lines("cilium")] == ["[installing] cilium", "[installed] cilium"]
 
 
+@pytest.mark.both_backends
 async def test_raw_line_reattaches_to_a_running_execution_after_a_restart(
     h: Harness, tmp_path: Path
 ) -> None:
@@ -307,6 +331,7 @@ async def test_raw_line_reattaches_to_a_running_execution_after_a_restart(
     await restarted.bridges.aclose()
 
 
+@pytest.mark.both_backends
 async def test_a_restarted_bridge_does_not_reopen_finished_jobs(h: Harness) -> None:
     h.state("cilium", "installing")
     h.state("cilium", "installed", T30)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from catalyst_api.events import Event
-from catalyst_api.jobs import Job, LogLine
+from catalyst_api.jobs import Job, JobsStore, LogLine
 from catalyst_api.wiring import Overrides
 from support.fakes import ScriptedProvisioner
 
@@ -67,6 +67,7 @@ def _populate(server: Any, dep_id: str) -> dict[str, str]:
     return {"cilium": exec_c.id, "flux": exec_f.id}
 
 
+@pytest.mark.both_backends
 def test_empty_job_list_is_an_empty_array(client: httpx.Client, dep_id: str) -> None:
     response = client.get(f"/api/v1/deployments/{dep_id}/jobs")
     assert response.status_code == 200
@@ -76,6 +77,7 @@ def test_empty_job_list_is_an_empty_array(client: httpx.Client, dep_id: str) -> 
     assert batches.status_code == 200 and '"batches":[]' in batches.text
 
 
+@pytest.mark.both_backends
 def test_jobs_are_listed_newest_first_with_unstarted_last(
     client: httpx.Client, server: Any, dep_id: str
 ) -> None:
@@ -93,6 +95,7 @@ def test_jobs_are_listed_newest_first_with_unstarted_last(
     assert cilium["dependsOn"] == []
 
 
+@pytest.mark.both_backends
 def test_job_detail_has_depends_on_and_executions(
     client: httpx.Client, server: Any, dep_id: str
 ) -> None:
@@ -107,6 +110,7 @@ def test_job_detail_has_depends_on_and_executions(
     assert (missing.status_code, missing.json()) == (404, {"error": "job-not-found"})
 
 
+@pytest.mark.both_backends
 def test_execution_logs_are_paged(client: httpx.Client, server: Any, dep_id: str) -> None:
     execs = _populate(server, dep_id)
     page = client.get(
@@ -126,6 +130,7 @@ def test_execution_logs_are_paged(client: httpx.Client, server: Any, dep_id: str
     assert (blank.status_code, blank.json()) == (400, {"error": "missing-execId"})
 
 
+@pytest.mark.both_backends
 def test_batch_summaries(client: httpx.Client, server: Any, dep_id: str) -> None:
     _populate(server, dep_id)
     with server.services.jobs.store.transaction(dep_id) as index:
@@ -155,11 +160,12 @@ def test_batch_summaries(client: httpx.Client, server: Any, dep_id: str) -> None
     }
 
 
+@pytest.mark.both_backends
 def test_unknown_deployment_is_404_and_nothing_is_created(
     client: httpx.Client, server: Any
 ) -> None:
-    root: Path = server.services.jobs.store.root
-    before = sorted(p.name for p in root.iterdir())
+    store = server.services.jobs.store
+    before = _stored_deployments(store)
     for path in ("jobs", "jobs/batches", "jobs/install-cilium"):
         response = client.get(f"/api/v1/deployments/ffffffffffffffff/{path}")
         assert (response.status_code, response.json()) == (
@@ -168,9 +174,18 @@ def test_unknown_deployment_is_404_and_nothing_is_created(
         ), path
     traversal = client.get("/api/v1/deployments/..%5C..%5Cetc/jobs")
     assert traversal.status_code == 404
-    assert sorted(p.name for p in root.iterdir()) == before
+    assert _stored_deployments(store) == before
 
 
+def _stored_deployments(store: Any) -> list[str]:
+    """The deployments the jobs store holds anything for (directories, or rows)."""
+    if isinstance(store, JobsStore):
+        return sorted(p.name for p in store.root.iterdir())
+    with store.db.sync_connection() as conn:
+        return [r[0] for r in conn.execute("SELECT deployment_id FROM job_indexes ORDER BY 1")]
+
+
+@pytest.mark.both_backends
 def test_blank_ids_are_400(client: httpx.Client) -> None:
     listed = client.get("/api/v1/deployments/%20/jobs")
     assert (listed.status_code, listed.json()) == (
@@ -220,6 +235,7 @@ def test_without_a_jobs_store_every_jobs_endpoint_is_503(
         assert events.status_code == 200  # the event feed does not need the jobs store
 
 
+@pytest.mark.both_backends
 def test_emitted_component_events_become_jobs_and_stay_in_the_buffer(
     client: httpx.Client, server: Any, dep_id: str
 ) -> None:

@@ -18,6 +18,7 @@ from support.fakes import ScriptedPhase1
 from support.waiting import wait_status
 
 
+@pytest.mark.both_backends
 def test_the_outcome_waits_for_the_jobs_view(
     make_settings: Callable[..., Any],
     start_server: Callable[..., Any],

@@ -16,6 +16,7 @@ from catalyst_api.jobs import (
     InvalidJobsRequest,
     Job,
     JobNotFound,
+    JobsStorage,
     JobsStore,
     LogLine,
 )
@@ -24,7 +25,13 @@ T0 = datetime(2026, 4, 30, 10, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> JobsStore:
+def store(jobs_store: JobsStorage) -> JobsStorage:
+    """Files, or PostgreSQL for the `both_backends` tests' second run."""
+    return jobs_store
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> JobsStore:
     return JobsStore.open(tmp_path / "executions")
 
 
@@ -45,7 +52,8 @@ def test_open_fails_when_the_directory_cannot_exist(tmp_path: Path) -> None:
         JobsStore.open(blocker / "executions")
 
 
-def test_upsert_round_trips_and_merge_keeps_timestamps_and_depends_on(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_upsert_round_trips_and_merge_keeps_timestamps_and_depends_on(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         index.upsert_job(_job("install-cilium", depends_on=["install-flux"], started_at=T0))
     with store.transaction("dep1") as index:
@@ -66,13 +74,15 @@ def test_upsert_round_trips_and_merge_keeps_timestamps_and_depends_on(store: Job
     }
 
 
-def test_new_job_without_depends_on_has_an_empty_list(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_new_job_without_depends_on_has_an_empty_list(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         index.upsert_job(_job("install-a"))
     assert store.read("dep1").find_job("install-a").to_dict()["dependsOn"] == []
 
 
-def test_start_and_finish_execution_set_job_status_and_duration(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_start_and_finish_execution_set_job_status_and_duration(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         job = index.upsert_job(_job("install-a"))
         execution = index.start_execution(job.id, T0)
@@ -99,7 +109,8 @@ def test_start_and_finish_execution_set_job_status_and_duration(store: JobsStore
     }
 
 
-def test_finish_with_a_non_terminal_status_is_rejected(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_finish_with_a_non_terminal_status_is_rejected(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         execution = index.start_execution(index.upsert_job(_job("install-a")).id, T0)
         with pytest.raises(InvalidJobsRequest):
@@ -110,14 +121,15 @@ def test_finish_with_a_non_terminal_status_is_rejected(store: JobsStore) -> None
             index.append_lines("0" * 32, [LogLine("x")])
 
 
-def _execution_with_lines(store: JobsStore, n: int, dep: str = "dep1") -> str:
+def _execution_with_lines(store: JobsStorage, n: int, dep: str = "dep1") -> str:
     with store.transaction(dep) as index:
         execution = index.start_execution(index.upsert_job(_job("install-a")).id, T0)
         index.append_lines(execution.id, [LogLine(f"line {i}") for i in range(1, n + 1)])
     return execution.id
 
 
-def test_log_pages(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_log_pages(store: JobsStorage) -> None:
     exec_id = _execution_with_lines(store, 50)
     first = store.page_logs(exec_id, 1, 10)
     assert [line["lineNumber"] for line in first["lines"]] == list(range(1, 11))  # type: ignore[attr-defined]
@@ -136,29 +148,32 @@ def test_log_pages(store: JobsStore) -> None:
     assert store.page_logs(exec_id, 1, 1)["executionFinished"] is True
 
 
-def test_page_size_is_capped_at_5000(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_page_size_is_capped_at_5000(store: JobsStorage) -> None:
     exec_id = _execution_with_lines(store, 5100)
     assert len(store.page_logs(exec_id, 1, 10000)["lines"]) == 5000  # type: ignore[arg-type]
     assert len(store.page_logs(exec_id, 1, -1)["lines"]) == 500  # type: ignore[arg-type]
 
 
-def test_unparsable_log_lines_are_skipped_but_keep_their_place(store: JobsStore) -> None:
-    exec_id = _execution_with_lines(store, 3)
-    path = store.root / "dep1" / f"{exec_id}.log"
+def test_unparsable_log_lines_are_skipped_but_keep_their_place(files: JobsStore) -> None:
+    exec_id = _execution_with_lines(files, 3)
+    path = files.root / "dep1" / f"{exec_id}.log"
     raw = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(raw[0] + b"{torn\n" + raw[1] + raw[2])
-    page = store.page_logs(exec_id, 2, 10)
+    page = files.page_logs(exec_id, 2, 10)
     assert [line["message"] for line in page["lines"]] == ["line 2", "line 3"]  # type: ignore[attr-defined]
 
 
-def test_missing_log_file_is_an_empty_page(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_missing_log_file_is_an_empty_page(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         execution = index.start_execution(index.upsert_job(_job("install-a")).id, T0)
     page = store.page_logs(execution.id, 1, 10)
     assert page == {"lines": [], "total": 0, "executionFinished": False}
 
 
-def test_jobs_sort_by_started_at_desc_then_name_and_unstarted_last(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_jobs_sort_by_started_at_desc_then_name_and_unstarted_last(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         index.upsert_job(_job("install-keycloak"))
         index.upsert_job(_job("install-cilium", started_at=T0))
@@ -175,7 +190,8 @@ def test_jobs_sort_by_started_at_desc_then_name_and_unstarted_last(store: JobsSt
     ]
 
 
-def test_get_job_by_id_or_name_with_executions_newest_first(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_get_job_by_id_or_name_with_executions_newest_first(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         job = index.upsert_job(_job("install-a"))
         old = index.start_execution(job.id, T0)
@@ -187,7 +203,8 @@ def test_get_job_by_id_or_name_with_executions_newest_first(store: JobsStore) ->
         index.find_job("install-missing")
 
 
-def test_batch_counts(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_batch_counts(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         for name, status in [
             ("a", "succeeded"),
@@ -220,9 +237,9 @@ def test_batch_counts(store: JobsStore) -> None:
     ]
 
 
-def test_files_are_private_indented_and_no_temp_files_remain(store: JobsStore) -> None:
-    exec_id = _execution_with_lines(store, 2)
-    directory = store.root / "dep1"
+def test_files_are_private_indented_and_no_temp_files_remain(files: JobsStore) -> None:
+    exec_id = _execution_with_lines(files, 2)
+    directory = files.root / "dep1"
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     index_path = directory / "index.json"
     log_path = directory / f"{exec_id}.log"
@@ -237,7 +254,8 @@ def test_files_are_private_indented_and_no_temp_files_remain(store: JobsStore) -
     assert [line["lineNumber"] for line in lines] == [1, 2]
 
 
-def test_concurrent_appends_number_lines_contiguously(store: JobsStore) -> None:
+@pytest.mark.both_backends
+def test_concurrent_appends_number_lines_contiguously(store: JobsStorage) -> None:
     with store.transaction("dep1") as index:
         job_a = index.upsert_job(_job("install-a"))
         job_b = index.upsert_job(_job("install-b"))
@@ -261,12 +279,12 @@ def test_concurrent_appends_number_lines_contiguously(store: JobsStore) -> None:
 
 
 def test_executions_are_found_across_deployments_past_a_corrupt_sibling(
-    store: JobsStore, tmp_path: Path
+    files: JobsStore, tmp_path: Path
 ) -> None:
-    exec_id = _execution_with_lines(store, 1, dep="dep2")
-    (store.root / "dep1").mkdir()
-    (store.root / "dep1" / "index.json").write_text("{corrupt")
-    fresh = JobsStore(store.root)  # nothing cached
+    exec_id = _execution_with_lines(files, 1, dep="dep2")
+    (files.root / "dep1").mkdir()
+    (files.root / "dep1" / "index.json").write_text("{corrupt")
+    fresh = JobsStore(files.root)  # nothing cached
     dep, execution = fresh.find_execution(exec_id)
     assert (dep, execution.id) == ("dep2", exec_id)
     with pytest.raises(ExecutionNotFound):
@@ -275,18 +293,19 @@ def test_executions_are_found_across_deployments_past_a_corrupt_sibling(
         fresh.find_execution("../../etc/passwd")
 
 
+@pytest.mark.both_backends
 @pytest.mark.parametrize("bad", ["", " ", "../escape", "a/b", "a\\b", "..", "."])
-def test_unsafe_deployment_ids_are_rejected(store: JobsStore, bad: str) -> None:
+def test_unsafe_deployment_ids_are_rejected(store: JobsStorage, bad: str) -> None:
     with pytest.raises(InvalidJobsRequest):
         store.read(bad)
     with pytest.raises(InvalidJobsRequest), store.transaction(bad) as index:
         index.upsert_job(_job("install-a"))
 
 
-def test_reads_never_create_directories(store: JobsStore) -> None:
-    index = store.read("unknown")
+def test_reads_never_create_directories(files: JobsStore) -> None:
+    index = files.read("unknown")
     assert index.jobs == {} and index.executions == []
-    assert list(store.root.iterdir()) == []
-    with store.transaction("also-unknown"):
+    assert list(files.root.iterdir()) == []
+    with files.transaction("also-unknown"):
         pass
-    assert list(store.root.iterdir()) == []
+    assert list(files.root.iterdir()) == []

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..jobs import BATCH_DAY2, MUTATION_PREFIX, Job, JobsStore, LogLine
+from ..jobs import BATCH_DAY2, MUTATION_PREFIX, Job, JobsStorage, LogLine
 from .claims import ClaimPhase
 
 __all__ = ["AuditJob", "MutationAudit", "OpenClaim"]
@@ -49,7 +49,7 @@ def job_name(verb: str, kind: str, slug: str) -> str:
 class MutationAudit:
     """Writes the audit jobs of every deployment into the jobs store."""
 
-    def __init__(self, store: JobsStore) -> None:
+    def __init__(self, store: JobsStorage) -> None:
         self.store = store
 
     def register(

@@ -22,7 +22,7 @@ import structlog
 from ..deployments import Deployment, KubeconfigFiles
 from ..errors import Conflict, InternalError, InvalidRequest, NotFound, ServiceUnavailable
 from ..events import Event
-from ..jobs import JobsError, JobsStore
+from ..jobs import JobsError, JobsStorage
 from ..kube import KubeClient, KubeConfigError, KubeError, KubeNotFound, KubeStatusError
 from ..timefmt import format_rfc3339_nano
 from .audit import AuditJob, MutationAudit, job_name
@@ -61,7 +61,7 @@ class InfrastructureService:
         *,
         lookup: Callable[[str], Deployment | None],
         kubeconfigs: KubeconfigFiles,
-        jobs: JobsStore | None,
+        jobs: JobsStorage | None,
         reader: LiveReader,
         emit_for: Callable[[str], Callable[[Event], None]],
         poll_interval: float,

@@ -5,6 +5,8 @@ What: `JobsStore` keeps `<CATALYST_EXECUTIONS_DIR>/<depId>/index.json` and `<exe
 log lines; `JobsService` answers the read endpoints.
 Setup: `wiring.build_services` opens the store (unusable directory → no jobs service, the
 endpoints answer 503) and forwards every emitted event to `JobsBridges.forward`.
+With `CATALYST_DATABASE_URL` the same surface lives in PostgreSQL (`pgstore.PgJobsStore`), so
+every replica answers the jobs endpoints alike (the port: `ports.JobsStorage`).
 Trade-off: events reach disk through a per-deployment queue applied in batches off the event
 loop, so emitting never blocks; reads may trail an emit by a few milliseconds.
 """
@@ -20,6 +22,7 @@ from .models import (
     Job,
     LogLine,
 )
+from .ports import JobsStorage
 from .service import JobsBridges, JobsService, SeedItems
 from .store import JobsStore
 
@@ -38,6 +41,7 @@ __all__ = [
     "JobsError",
     "JobsIndex",
     "JobsService",
+    "JobsStorage",
     "JobsStore",
     "LogLine",
     "SeedItems",

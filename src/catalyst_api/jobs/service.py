@@ -25,7 +25,7 @@ from ..errors import InternalError, InvalidRequest, NotFound
 from ..events import Event
 from .bridge import DeploymentBridge, relevant
 from .index import ExecutionNotFound, InvalidJobsRequest, JobNotFound, JobsError, JobsIndex
-from .store import JobsStore
+from .ports import JobsStorage
 
 __all__ = ["JobsBridges", "JobsService", "SeedItems"]
 
@@ -45,7 +45,7 @@ class _Lane:
 class JobsBridges:
     """One lane (bridge cursors + queue + worker) per deployment, created on first use."""
 
-    def __init__(self, store: JobsStore, *, max_batch: int = 512) -> None:
+    def __init__(self, store: JobsStorage, *, max_batch: int = 512) -> None:
         self.store = store
         self.max_batch = max_batch
         self._lanes: dict[str, _Lane] = {}
@@ -140,7 +140,7 @@ class JobsBridges:
 class JobsService:
     """Reads for the jobs endpoints (spec §9.4), mapped to the API's errors."""
 
-    def __init__(self, store: JobsStore, bridges: JobsBridges) -> None:
+    def __init__(self, store: JobsStorage, bridges: JobsBridges) -> None:
         self.store = store
         self.bridges = bridges
 

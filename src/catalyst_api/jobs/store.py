@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -24,23 +24,11 @@ from pathlib import Path
 import orjson
 
 from ..store._atomic import atomic_write, ensure_private_dir, fsync_dir
-from .index import ExecutionNotFound, InvalidJobsRequest, JobsError, JobsIndex
-from .models import DEFAULT_PAGE, MAX_PAGE, Execution, LogLine, parse_time
+from .index import ExecutionNotFound, JobsError, JobsIndex
+from .models import Execution, LogLine
+from .ports import check_deployment_id, check_execution_id, log_page, page_window
 
 __all__ = ["JobsStore"]
-
-_EXEC_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def _check_deployment_id(deployment_id: str) -> None:
-    if (
-        not deployment_id.strip()
-        or "/" in deployment_id
-        or "\\" in deployment_id
-        or deployment_id in (".", "..")
-        or "\x00" in deployment_id
-    ):
-        raise InvalidJobsRequest("invalid deployment id")
 
 
 class JobsStore:
@@ -72,7 +60,7 @@ class JobsStore:
             return lock
 
     def _dir(self, deployment_id: str) -> Path:
-        _check_deployment_id(deployment_id)
+        check_deployment_id(deployment_id)
         return self.root / deployment_id
 
     def _load(self, deployment_id: str) -> JobsIndex:
@@ -125,8 +113,7 @@ class JobsStore:
 
     def find_execution(self, execution_id: str) -> tuple[str, Execution]:
         """The owning deployment id and the execution; scans indexes it has not seen yet."""
-        if not _EXEC_ID.match(execution_id):
-            raise ExecutionNotFound(execution_id)
+        check_execution_id(execution_id)
         owner = self._exec_owner.get(execution_id)
         if owner is not None:
             with contextlib.suppress(JobsError, OSError):
@@ -150,27 +137,13 @@ class JobsStore:
         """`{"lines", "total", "executionFinished"}`: lines numbered ≥ `from_line`, at most
         `limit` (≤0 → 500, capped at 5000); unparsable lines are skipped but keep their place."""
         deployment_id, execution = self.find_execution(execution_id)
-        start = max(from_line, 1)
-        size = DEFAULT_PAGE if limit <= 0 else min(limit, MAX_PAGE)
-        lines: list[dict[str, object]] = []
+        start, size = page_window(from_line, limit)
         path = self._dir(deployment_id) / f"{execution_id}.log"
         try:
             with path.open("rb") as fh:
-                for number, raw in enumerate(fh, start=1):
-                    if number < start:
-                        continue
-                    if len(lines) >= size:
-                        break
-                    parsed = _parse_line(raw)
-                    if parsed is not None:
-                        lines.append(parsed)
+                return log_page(execution, itertools.islice(fh, start - 1, None), size)
         except FileNotFoundError:
-            pass
-        return {
-            "lines": lines,
-            "total": execution.line_count,
-            "executionFinished": execution.finished,
-        }
+            return log_page(execution, (), size)
 
 
 def _append_lines(path: Path, lines: list[LogLine]) -> None:
@@ -186,21 +159,3 @@ def _append_lines(path: Path, lines: list[LogLine]) -> None:
         os.close(fd)
     if created:
         fsync_dir(path.parent)
-
-
-def _parse_line(raw: bytes) -> dict[str, object] | None:
-    try:
-        item = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(item, dict) or not isinstance(item.get("lineNumber"), int):
-        return None
-    stamp = item.get("timestamp")
-    if isinstance(stamp, str) and parse_time(stamp) is None and stamp:
-        return None
-    return {
-        "lineNumber": item["lineNumber"],
-        "timestamp": item.get("timestamp", ""),
-        "level": item.get("level", ""),
-        "message": item.get("message", ""),
-    }
