@@ -13,6 +13,7 @@ import structlog
 
 from .config import Settings
 from .deployments import DeploymentService
+from .deployments.registry import HOLDS_POOL_SUBDOMAIN
 from .deployments.replicas import ReplicaSync
 from .store.keyring import KeyRing
 from .store.pg import (
@@ -24,6 +25,7 @@ from .store.pg import (
     PgKubeconfigVault,
     PgLeases,
     PgListener,
+    PgPoolReservations,
 )
 
 __all__ = ["CREATE_LOCK", "kubeconfig_vault", "leases_for", "replicate"]
@@ -79,6 +81,7 @@ async def replicate(
         heartbeat=ttl / 3,
         settle=ttl,
         create_lock=lambda: db.advisory_lock(CREATE_LOCK),
+        reservations=PgPoolReservations(db, holding=sorted(s.value for s in HOLDS_POOL_SUBDOMAIN)),
     )
 
     def on_notify(channel: str, payload: str) -> None:

@@ -307,7 +307,7 @@ async def build_services(
                 settings=settings,
                 http=http,
                 managed_domains=managed,
-                pool_subdomain_held=service.registry.pool_subdomain_held,
+                pool_subdomain_held=service.pool_subdomain_held,
             ),
             jobs=jobs,
             watches=watches,

@@ -147,11 +147,23 @@ def test_two_concurrent_creates_for_one_pool_subdomain_on_two_replicas(
                     servers,
                 )
             )
+        assert sorted(r.status_code for r in responses) == [201, 409]
+        (loser,) = [r for r in responses if r.status_code == 409]
+        assert loser.json()["error"] == "subdomain-conflict"
+        with psycopg.connect(shared_db) as conn:
+            rows = conn.execute(
+                "SELECT pool_domain, subdomain, deployment_id FROM pool_reservations"
+            ).fetchall()
+        (winner,) = [r.json()["id"] for r in responses if r.status_code == 201]
+        assert rows == [("omani.works", "acme", winner)]  # the reservation itself
+        for server in servers:  # the wizard's availability check agrees on both replicas
+            check = httpx.post(
+                f"{server.url}/api/v1/subdomains/check",
+                json={"subdomain": "acme", "poolDomain": "omani.works"},
+            ).json()
+            assert (check["available"], check["reason"]) == (False, "reserved")
     finally:
         gate.set()
-    assert sorted(r.status_code for r in responses) == [201, 409]
-    (loser,) = [r for r in responses if r.status_code == 409]
-    assert loser.json()["error"] == "subdomain-conflict"
 
 
 def test_a_kubeconfig_put_on_the_other_replica_reaches_the_run(

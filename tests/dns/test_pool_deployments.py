@@ -128,6 +128,7 @@ def start_pool_server(
     return start
 
 
+@pytest.mark.both_backends
 def test_a_pool_name_is_activated_after_phase0_and_released_by_destroy(
     backend: Backend, start_pool_server: Callable[..., LiveServer], pool_body: Body
 ) -> None:
@@ -144,6 +145,7 @@ def test_a_pool_name_is_activated_after_phase0_and_released_by_destroy(
     assert create(server, pool_body("acme")).status_code == 201  # the name is free again
 
 
+@pytest.mark.both_backends
 def test_two_concurrent_creates_for_one_subdomain_one_wins(
     backend: Backend, start_pool_server: Callable[..., LiveServer], pool_body: Body
 ) -> None:
@@ -231,6 +233,7 @@ def test_create_writes_six_a_records_beside_existing_ones_and_destroy_removes_th
     )
 
 
+@pytest.mark.both_backends
 def test_destroyed_name_is_available_again(embedded_server: LiveServer, pool_body: Body) -> None:
     server = embedded_server
     check = {"subdomain": "acme", "poolDomain": "omani.works"}

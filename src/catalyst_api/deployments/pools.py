@@ -7,6 +7,8 @@ the records through Dynadot itself, so it needs the Dynadot credentials (DESIGN 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from ..config import Settings
 from ..errors import InvalidRequest, ServiceUnavailable
 from .formats import label_problem
@@ -15,9 +17,21 @@ from .models import Deployment, DeploymentRequest
 from .registry import Registry
 from .runs import Collaborators
 
-__all__ = ["PoolKey", "PoolRules", "stamp_server_secrets"]
+__all__ = ["PoolKey", "PoolRules", "SharedReservations", "stamp_server_secrets"]
 
 PoolKey = tuple[str, str]  # (pool domain, subdomain), lower-case
+
+
+class SharedReservations(Protocol):
+    """Pool-subdomain reservations every replica sees (PostgreSQL backend)."""
+
+    async def reserve(self, pool: str, sub: str, deployment_id: str) -> bool:
+        """Take the name; False when another deployment holds it."""
+        ...
+
+    async def held(self, pool: str, sub: str, *, exclude: str = "") -> bool: ...
+
+    async def release(self, deployment_id: str) -> None: ...
 
 
 def stamp_server_secrets(req: DeploymentRequest, settings: Settings) -> None:
@@ -45,6 +59,26 @@ class PoolRules:
         self._registry = registry
         self._is_managed_domain = is_managed_domain
         self._pdm_mode = pdm_mode
+        # Several replicas: the reservation in the database decides (a unique key per name).
+        self.shared: SharedReservations | None = None
+
+    async def held(self, pool: str, sub: str) -> bool:
+        """Whether a deployment (or a create in progress) holds `<sub>.<pool>`: this replica's
+        registry, then the shared reservations (the wizard's availability check)."""
+        if self._registry.pool_subdomain_held(pool, sub):
+            return True
+        return self.shared is not None and await self.shared.held(pool, sub)
+
+    async def hold(self, deployment_id: str, key: PoolKey) -> None:
+        """Take the shared reservation of a new (or retried) deployment: 409
+        `subdomain-conflict` when another replica's deployment holds the name."""
+        if self.shared is not None and not await self.shared.reserve(*key, deployment_id):
+            raise subdomain_conflict()
+
+    async def unhold(self, deployment_id: str) -> None:
+        """A create that failed before its first save gives its shared reservation back."""
+        if self.shared is not None:
+            await self.shared.release(deployment_id)
 
     def check_create(self, req: DeploymentRequest) -> PoolKey | None:
         """For a pool request: normalise its subdomain and return its key, or raise 400
@@ -104,13 +138,15 @@ class PoolRules:
 
     async def ensure_reservation(self, dep: Deployment) -> None:
         """A retried pool deployment whose reservation was released reserves again."""
-        if not dep.request.is_pool or self._deps.pool_domains is None or dep.pdm_reservation_token:
-            return
-        if not self._pdm_mode and dep.pdm_pool_domain:
+        if not dep.request.is_pool or self._deps.pool_domains is None:
             return
         pool_domain = dep.request.sovereign_pool_domain.strip().lower()
         sub = dep.request.sovereign_subdomain.strip().lower()
         if not self._is_managed_domain(pool_domain):
+            return
+        # A failed deployment no longer holds its name: take it back, unless another did.
+        await self.hold(dep.id, (pool_domain, sub))
+        if dep.pdm_reservation_token or (not self._pdm_mode and dep.pdm_pool_domain):
             return
         if not self._pdm_mode and self._registry.pool_subdomain_held(pool_domain, sub, exclude=dep):
             raise subdomain_conflict()

@@ -33,7 +33,7 @@ from .decode import decode_create_request
 from .lifecycle import Lifecycle
 from .lookup import Deployments, IsManagedDomain, stream_url
 from .models import Deployment, DeploymentRequest, Status
-from .pools import PoolRules, stamp_server_secrets
+from .pools import PoolRules, SharedReservations, stamp_server_secrets
 from .postback import KubeconfigPostback
 from .preview import PlanPreviews
 from .registry import Registry
@@ -118,8 +118,11 @@ class DeploymentService:
         heartbeat: float,
         settle: float,
         create_lock: Callable[[], contextlib.AbstractAsyncContextManager[None]],
+        reservations: SharedReservations | None = None,
     ) -> ReplicaSync:
-        """Run as one of several replicas over a shared database (before `load()`)."""
+        """Run as one of several replicas over a shared database (before `load()`);
+        `reservations`: the pool subdomains every replica sees."""
+        self._pools.shared = reservations
         sync = ReplicaSync(
             registry=self.registry,
             hub=self.deps.hub,
@@ -144,6 +147,10 @@ class DeploymentService:
         self._postback.held_elsewhere = held_elsewhere
         self.replicas = sync
         return sync
+
+    async def pool_subdomain_held(self, pool: str, sub: str) -> bool:
+        """Embedded pool mode's availability check (the wizard): held here or by any replica."""
+        return await self._pools.held(pool, sub)
 
     async def known(self, deployment_id: str) -> None:
         """Before a read or action by id: with several replicas, a deployment created on
@@ -298,16 +305,22 @@ class DeploymentService:
         while self.registry.get(deployment_id) is not None:
             deployment_id = new_deployment_id()
         self.registry.claim(fqdn, pool_key, deployment_id)
+        saved = False
         try:
+            if pool_key is not None:
+                await self._pools.hold(deployment_id, pool_key)
             dep = _new_deployment(req, deployment_id, owner)
             if pool_key is not None:
                 await self._pools.reserve(dep, pool_key)
             self.registry.add(dep)
+            self.deps.hub.new_stream(dep.id)
+            await self._supervisor.acquire(dep.id)  # before the record says a run is due
+            await self._lifecycle.created(dep)
+            saved = True
         finally:
             self.registry.unclaim(fqdn, pool_key)
-        self.deps.hub.new_stream(dep.id)
-        await self._supervisor.acquire(dep.id)  # before the record says a run is due
-        await self._lifecycle.created(dep)
+            if pool_key is not None and not saved:
+                await self._pools.unhold(deployment_id)
         return dep
 
 

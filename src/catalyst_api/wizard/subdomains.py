@@ -45,8 +45,8 @@ _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 Resolver = Callable[[str], Awaitable[list[str]]]
 """Resolve a host name to its addresses; raise `NameNotFound` for NXDOMAIN / no data."""
 
-HeldCheck = Callable[[str, str], bool]
-"""Embedded mode: does a deployment on this catalyst-api hold (pool, subdomain)?"""
+HeldCheck = Callable[[str, str], Awaitable[bool]]
+"""Embedded mode: does a deployment of this catalyst-api (any replica) hold (pool, subdomain)?"""
 
 
 class NameNotFound(Exception):
@@ -130,7 +130,7 @@ class SubdomainChecker:
 
     async def _managed(self, sub: str, pool: str, fqdn: str) -> Reply:
         if self.pdm is None:
-            if self.held(pool, sub):
+            if await self.held(pool, sub):
                 body = {"available": False, "reason": "reserved", "detail": HELD, "fqdn": fqdn}
                 return Reply(200, body)
             return Reply(200, {"available": True, "fqdn": fqdn})

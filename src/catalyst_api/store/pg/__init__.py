@@ -14,6 +14,7 @@ from .leases import RUNS_CHANNEL, PgLeases
 from .listener import PgListener
 from .migrate import MIGRATIONS_LOCK, applied_versions, migrate, migration_files
 from .records import RECORDS_CHANNEL, PgRecordStore
+from .reservations import PgPoolReservations
 from .vault import KUBECONFIGS_CHANNEL, PgKubeconfigVault
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PgKubeconfigVault",
     "PgLeases",
     "PgListener",
+    "PgPoolReservations",
     "PgRecordStore",
     "applied_versions",
     "import_directory",

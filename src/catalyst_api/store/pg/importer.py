@@ -67,6 +67,7 @@ def import_directory(db: Database, directory: Path) -> ImportReport:
                 if cur.rowcount == 0:
                     report.already_present.append(deployment_id)
                     continue
+                _reserve_pool_name(conn, deployment_id, raw)
                 with conn.cursor() as ev:
                     ev.executemany(
                         "INSERT INTO events (deployment_id, seq, body) VALUES (%s, %s, %s) "
@@ -79,3 +80,19 @@ def import_directory(db: Database, directory: Path) -> ImportReport:
             report.imported.append(deployment_id)
             report.events += len(lines)
     return report
+
+
+def _reserve_pool_name(conn: Any, deployment_id: str, raw: dict[str, Any]) -> None:
+    """A pool deployment's name in `pool_reservations` (its status says whether it still holds
+    it); an earlier holder of the name keeps the row."""
+    request = raw.get("request")
+    if not isinstance(request, dict) or request.get("sovereignDomainMode") != "pool":
+        return
+    pool = str(request.get("sovereignPoolDomain") or "").strip().lower()
+    sub = str(request.get("sovereignSubdomain") or "").strip().lower()
+    if pool and sub:
+        conn.execute(
+            "INSERT INTO pool_reservations (pool_domain, subdomain, deployment_id) "
+            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (pool, sub, deployment_id),
+        )

@@ -32,3 +32,17 @@ CREATE TABLE pool_reservations (
     PRIMARY KEY (pool_domain, subdomain)
 );
 CREATE INDEX pool_reservations_deployment ON pool_reservations (deployment_id);
+
+-- Pool deployments recorded before this migration: the newest record of each name holds it
+-- (whether it still does is decided by its status, as for every row).
+INSERT INTO pool_reservations (pool_domain, subdomain, deployment_id, reserved_at)
+SELECT DISTINCT ON (1, 2)
+       lower(btrim(record->'request'->>'sovereignPoolDomain')),
+       lower(btrim(record->'request'->>'sovereignSubdomain')),
+       id,
+       updated_at
+  FROM deployments
+ WHERE record->'request'->>'sovereignDomainMode' = 'pool'
+   AND coalesce(btrim(record->'request'->>'sovereignPoolDomain'), '') <> ''
+   AND coalesce(btrim(record->'request'->>'sovereignSubdomain'), '') <> ''
+ ORDER BY 1, 2, updated_at DESC;
