@@ -20,7 +20,7 @@ from support.fakes import ScriptedPhase1, ScriptedProvisioner
 from support.postgres import PostgresServer
 from support.replicas import ENCRYPTION_KEY, ReplicaProcess, replica_env
 from support.server import LiveServer
-from support.waiting import read_sse, wait_for, wait_status
+from support.waiting import read_sse, until, wait_for, wait_status
 
 pytestmark = pytest.mark.timeout(90)  # replica processes, a lease timeout per failover
 
@@ -284,3 +284,95 @@ def test_the_jobs_view_is_the_same_on_every_replica(
     assert httpx.get(f"{b.url}{logs}").json() == httpx.get(f"{a.url}{logs}").json()
     batches = f"/api/v1/deployments/{dep}/jobs/batches"
     assert httpx.get(f"{b.url}{batches}").json() == httpx.get(f"{a.url}{batches}").json()
+
+
+def _waiting_pair(
+    shared_db: str, tmp_path: Path, make_settings: Any, start_server: Any, body: Body
+) -> tuple[LiveServer, LiveServer, str, str]:
+    """A runs a deployment that waits for its kubeconfig (3 s), B is the other replica:
+    (A, B, deployment id, bearer)."""
+    provisioner = ScriptedProvisioner()
+    env = {"CATALYST_KUBECONFIG_WAIT_TIMEOUT": "3s"}
+    a = start_server(
+        make_settings(**replica_env(tmp_path / "a", shared_db), **env),
+        ScriptedProvisionerOverrides(provisioner=provisioner),
+    )
+    b = start_server(
+        make_settings(**replica_env(tmp_path / "b", shared_db), **env),
+        ScriptedProvisionerOverrides(),
+    )
+    dep = httpx.post(f"{a.url}/api/v1/deployments", json=body()).json()["id"]
+    wait_for(lambda: "Waiting for the new control plane" in str(_events(a.url, dep)), timeout=10)
+    bearer = provisioner.jobs[0].kubeconfig_bearer_token.get_secret_value()
+    return a, b, dep, bearer
+
+
+def _put(base: str, dep: str, bearer: str) -> httpx.Response:
+    return httpx.put(
+        f"{base}/api/v1/deployments/{dep}/kubeconfig",
+        content=b"apiVersion: v1\nkind: Config\nclusters: []\n",
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=30,
+    )
+
+
+def _lease_holders(shared_db: str, dep: str) -> int:
+    with psycopg.connect(shared_db) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM leases WHERE deployment_id = %s AND expires_at > now()", (dep,)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_a_kubeconfig_put_stored_for_a_run_that_ended_meanwhile_is_acted_on(
+    shared_db: str, tmp_path: Path, make_settings: Any, start_server: Any, body: Body
+) -> None:
+    """B finds A holding the lease, but A's run stops waiting (and releases the lease) before
+    B has stored the kubeconfig: nobody ran Phase 1 (the kubeconfig was stored, and `already
+    -set` refused a second PUT). Now B, seeing the lease free, continues the run itself."""
+    a, b, dep, bearer = _waiting_pair(shared_db, tmp_path, make_settings, start_server, body)
+    postback = b.services.deployments._postback
+    held_elsewhere = postback.held_elsewhere
+    assert held_elsewhere is not None
+    asked, proceed = threading.Event(), threading.Event()
+
+    async def held_then_released(deployment_id: str) -> bool:
+        answer = await held_elsewhere(deployment_id)  # A holds the lease: True
+        asked.set()
+        await until(proceed.is_set, timeout=30, what="the test releasing the PUT")
+        return answer
+
+    postback.held_elsewhere = held_then_released
+    with ThreadPoolExecutor(1) as pool:
+        put = pool.submit(_put, b.url, dep, bearer)
+        assert asked.wait(10)
+        assert wait_status(a.url, dep, {"failed"}, timeout=15)["error"]  # A stopped waiting
+        wait_for(lambda: _lease_holders(shared_db, dep) == 0, timeout=10)
+        proceed.set()
+        assert put.result(timeout=30).status_code == 204
+    state = wait_status(b.url, dep, {"ready"}, timeout=20)
+    assert state["result"]["kubeconfigPath"] == str(tmp_path / "b" / "kubeconfigs" / f"{dep}.yaml")
+    messages = [e["message"] for e in _events(a.url, dep)]
+    assert sum(m.startswith("Kubeconfig received") for m in messages) == 1
+
+
+def test_a_holder_whose_run_ends_acts_on_a_kubeconfig_stored_elsewhere(
+    shared_db: str, tmp_path: Path, make_settings: Any, start_server: Any, body: Body
+) -> None:
+    """B stores the kubeconfig while A holds the lease, and A's run ends without acting on
+    the notification (it arrived as the run was leaving its wait): after releasing the lease
+    A checks the stored kubeconfigs and continues with Phase 1."""
+    a, b, dep, bearer = _waiting_pair(shared_db, tmp_path, make_settings, start_server, body)
+    sync = a.services.extra["replicas"]
+    handle = sync._handle
+
+    async def too_late(kind: str, payload: str) -> None:
+        if kind != "kubeconfigs":  # the run has left its wait: nobody takes the notification
+            await handle(kind, payload)
+
+    sync._handle = too_late
+    assert _put(b.url, dep, bearer).status_code == 204  # stored: A holds the lease
+    state = wait_status(a.url, dep, {"ready"}, timeout=20)
+    assert state["result"]["kubeconfigPath"] == str(tmp_path / "a" / "kubeconfigs" / f"{dep}.yaml")
+    messages = [e["message"] for e in _events(a.url, dep)]
+    assert sum(m.startswith("Kubeconfig received") for m in messages) == 1

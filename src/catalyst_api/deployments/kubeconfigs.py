@@ -88,6 +88,10 @@ class KubeconfigFiles:
                 "kubeconfig has already been captured for this deployment; bearer is single-use",
             )
 
+    async def stored(self, deployment_id: str) -> bool:
+        """Whether the vault holds this deployment's kubeconfig (False without a vault)."""
+        return self.vault is not None and await self.vault.get(deployment_id) is not None
+
     async def materialize(self, deployment_id: str) -> bool:
         """Rebuild the local file from the vault when it is missing; True when it exists."""
         try:
@@ -158,6 +162,8 @@ class KubeconfigFiles:
             name = Path(path).name
             if self.vault is None or not name.endswith(".yaml"):
                 raise
-            if not await self.materialize(name[: -len(".yaml")]):
+            deployment_id = name[: -len(".yaml")]
+            if not await self.materialize(deployment_id):
                 raise
-        return await asyncio.to_thread(Path(path).read_bytes)
+            # The recorded path may be another replica's directory: read the local copy.
+            return await asyncio.to_thread(self.path_for(deployment_id).read_bytes)

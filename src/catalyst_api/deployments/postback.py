@@ -45,6 +45,8 @@ class KubeconfigPostback:
         # Several replicas: whether another replica runs the deployment (then a PUT here is
         # stored in the database and that replica continues, see `captured_elsewhere`).
         self.held_elsewhere: Callable[[str], Awaitable[bool]] | None = None
+        # Several replicas: after a deposit, act on it unless a replica holds the lease.
+        self.after_deposit: Callable[[str], Awaitable[None]] | None = None
 
     def authorize_kubeconfig_put(self, deployment_id: str, authorization: str | None) -> Deployment:
         """Checks 1–5 of spec §3.11, before the body is read."""
@@ -75,29 +77,39 @@ class KubeconfigPostback:
             raise Unprocessable("empty-body", "kubeconfig body is empty")
         async with dep.lock:
             _refuse_if_already_set(dep)
-            if self.held_elsewhere is not None and await self.held_elsewhere(dep.id):
+            deposited = self.held_elsewhere is not None and await self.held_elsewhere(dep.id)
+            if deposited:
                 await self._deps.kubeconfigs.deposit(dep.id, body)
                 log.info(
                     "kubeconfig stored for the replica running the deployment",
                     deployment_id=dep.id,
                     bytes=len(body),
                 )
-                return
-            path = await self._deps.kubeconfigs.write(dep.id, body)
-            await self._lifecycle.kubeconfig_captured(dep, str(path))
-        self._captured(dep, path, len(body))
+            else:
+                path = await self._deps.kubeconfigs.write(dep.id, body)
+                await self._lifecycle.kubeconfig_captured(dep, str(path))
+        if not deposited:
+            self._captured(dep, path, len(body))
+        elif self.after_deposit is not None:
+            # The holder's run may have ended since it was asked: then nobody would act on
+            # the kubeconfig, so this replica takes the free lease and continues.
+            await self.after_deposit(dep.id)
 
     async def captured_elsewhere(self, dep: Deployment) -> None:
-        """Another replica stored this deployment's kubeconfig (it runs here): continue as if
-        the PUT had landed here."""
+        """Another replica stored this deployment's kubeconfig (this one runs it, or took its
+        free lease): continue as if the PUT had landed here. When the record holds a path
+        already (captured by a run that ended), a Phase 1 that is due starts."""
         async with dep.lock:
-            if dep.result is not None and dep.result.kubeconfig_path:
-                return
+            captured = dep.result is not None and bool(dep.result.kubeconfig_path)
             if not await self._deps.kubeconfigs.materialize(dep.id):
                 return
             path = self._deps.kubeconfigs.path_for(dep.id)
-            await self._lifecycle.kubeconfig_captured(dep, str(path))
-        self._captured(dep, path, path.stat().st_size)
+            if not captured:
+                await self._lifecycle.kubeconfig_captured(dep, str(path))
+        if captured:
+            self._start_phase1_if_due(dep)
+        else:
+            self._captured(dep, path, path.stat().st_size)
 
     def _captured(self, dep: Deployment, path: Path, body_len: int) -> None:
         """After the record holds the path: tell the stream, wake the run or start Phase 1."""
@@ -116,6 +128,10 @@ class KubeconfigPostback:
             )
         )
         self._runs.kubeconfig_arrived(dep.id)
+        self._start_phase1_if_due(dep)
+
+    def _start_phase1_if_due(self, dep: Deployment) -> None:
+        """Start Phase 1 unless a run goes on or the deployment's state forbids it."""
         if self._supervisor.is_running(dep.id) or not _postback_may_start_phase1(dep):
             return
         if dep.result is not None and dep.result.phase1_finished_at is None:

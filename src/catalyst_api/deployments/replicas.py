@@ -277,6 +277,29 @@ class ReplicaSync:
             except Exception as exc:  # the database is down: the next beat tries again
                 log.warning("lease keeper: database unavailable", error=str(exc))
 
+    async def adopt_kubeconfig(self, deployment_id: str) -> None:
+        """A kubeconfig that may be stored without anyone acting on it: a PUT deposited here
+        for another replica's run, or a run here that just ended (and released its lease)
+        while a PUT landed elsewhere. Unless a replica holds the lease (its run acts on the
+        notification, or it makes this same check when its run ends), take the lease and
+        continue here as if the PUT had landed here: the kubeconfig is recorded and a Phase 1
+        that is due starts. The lease orders the replicas, so exactly one acts."""
+        if self.captured_elsewhere is None or self._supervisor.owns(deployment_id):
+            return
+        if not await self._kubeconfigs.stored(deployment_id):
+            return
+        if not await self._supervisor.acquire(deployment_id):
+            return  # the holder acts on it
+        try:
+            raw = await self._records.get(deployment_id)
+            dep = self.apply(raw) if raw is not None else None
+            if dep is not None:
+                await self.captured_elsewhere(dep)
+        finally:
+            if not self._supervisor.is_running(deployment_id):
+                await self._leases.release(deployment_id)
+                self._supervisor.disown(deployment_id)
+
     async def take_over(self, deployment_id: str) -> bool:
         """Take an abandoned deployment: its lease, its latest record, the restart rules."""
         if self._supervisor.owns(deployment_id):

@@ -138,6 +138,8 @@ class DeploymentService:
             create_lock=create_lock,
         )
         sync.captured_elsewhere = self._postback.captured_elsewhere
+        self._postback.after_deposit = sync.adopt_kubeconfig
+        self._supervisor.after_run = sync.adopt_kubeconfig
         self._rehydrator.claim = sync.claim
         self._rehydrator.release = sync.released_unless_running
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -89,6 +89,12 @@ class RunSupervisor:
         self._unstarted: list[Deployment] = []  # cancelled before their first step
         self._lost: set[str] = set()
         self._owned: set[str] = set()  # leases held here (from `acquire` to the release)
+        # Several replicas: called with a deployment's id once its run ended and its lease
+        # was released (`ReplicaSync.adopt_kubeconfig`: a kubeconfig PUT on another replica
+        # in the run's last moments must not be left unacted on).
+        self.after_run: Callable[[str], Awaitable[None]] | None = None
+        self._released: set[str] = set()
+        self._after: set[asyncio.Task[None]] = set()
 
     def owns(self, deployment_id: str) -> bool:
         """Whether this replica holds the deployment's lease (from just before its record
@@ -179,6 +185,9 @@ class RunSupervisor:
     ) -> None:
         if self._runs.get(dep.id) is task:
             del self._runs[dep.id]
+        if dep.id in self._released:
+            self._released.discard(dep.id)
+            self._spawn_after_run(dep.id)
         if inspect.getcoroutinestate(body) == inspect.CORO_CREATED:
             # Cancelled before its first step: `_supervise` never ran, so `stop()` records
             # the interruption and ends the stream in its place.
@@ -220,6 +229,22 @@ class RunSupervisor:
                 self._hub.stream(dep.id).end_run()
                 await self._release(dep.id)
 
+    def _spawn_after_run(self, deployment_id: str) -> None:
+        if self.after_run is None or self._stopping or self.is_running(deployment_id):
+            return
+        check = asyncio.get_running_loop().create_task(
+            self._after_run(deployment_id), name=f"deploy:{deployment_id}:after-run"
+        )
+        self._after.add(check)
+        check.add_done_callback(self._after.discard)
+
+    async def _after_run(self, deployment_id: str) -> None:
+        assert self.after_run is not None
+        try:
+            await self.after_run(deployment_id)
+        except Exception as exc:  # the database is down: the lease keeper's rules remain
+            log.warning("after-run check failed", deployment_id=deployment_id, error=str(exc))
+
     async def _release(self, deployment_id: str) -> None:
         """Commit the run's events, then release its lease (other replicas then see the run
         end after its last event)."""
@@ -230,6 +255,7 @@ class RunSupervisor:
             async with asyncio.timeout(5):
                 await self._hub.eventlog.flush()
                 await self._leases.release(deployment_id)
+            self._released.add(deployment_id)
         except Exception as exc:  # it expires on its own
             log.warning("lease release failed", deployment_id=deployment_id, error=str(exc))
 
@@ -239,7 +265,9 @@ class RunSupervisor:
         if self._stopping:
             return
         self._stopping = True
-        tasks = [t for t in self._runs.values() if not t.done()]
+        for check in list(self._after):
+            check.cancel()
+        tasks = [t for t in self._runs.values() if not t.done()] + list(self._after)
         for task in tasks:
             task.cancel()
         if not tasks:
