@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 
 from ..deployments import KUBECONFIG_MAX_BYTES
 from ..errors import InvalidRequest, PayloadTooLarge, Unprocessable
-from ..events import DeploymentStream, Subscription
+from ..events import DeploymentStream, StoredEvent, Subscription
 from .access import principal_of, visible_owner
 from .bodies import read_capped
 from .deps import services
@@ -145,14 +145,19 @@ async def stream_logs(deployment_id: str, request: Request, since: str | None = 
     return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
+def _encode_frames(batch: list[StoredEvent]) -> bytes:
+    """`id: <seq>` + `data: <event JSON>` frames (shared by the subscribers at one cursor)."""
+    return b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json) for item in batch)
+
+
 async def _sse_frames(
     stream: DeploymentStream, subscription: Subscription, ping_interval: float
 ) -> AsyncIterator[bytes]:
     """Data frames until the run is done and the subscriber has caught up; pings when idle."""
     while True:
-        batch = await subscription.next_batch()
-        if batch:
-            yield b"".join(b"id: %d\ndata: %s\n\n" % (item.seq, item.json) for item in batch)
+        frames = await subscription.next_frames(_encode_frames)
+        if frames:
+            yield frames
             continue
         if stream.done:
             return

@@ -36,7 +36,7 @@ import structlog
 from ..store.ports import EventStorage
 from .models import Event, rfc3339_now
 
-__all__ = ["DeploymentStream", "EventHub", "StoredEvent", "Subscription"]
+__all__ = ["DeploymentStream", "Encoder", "EventHub", "StoredEvent", "Subscription"]
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +65,10 @@ class StoredEvent:
     def event(self) -> Event:
         """The decoded event (built on each access; the window keeps only the bytes)."""
         return Event.from_dict(orjson.loads(self.json))
+
+
+Encoder = Callable[[list["StoredEvent"]], bytes]
+"""Encodes a batch of events for the wire (the SSE route's frames)."""
 
 
 def _decode(raw_events: Iterator[dict[str, Any]], seq: int, keep: int) -> tuple[list[bytes], int]:
@@ -107,6 +111,26 @@ class Subscription:
                 return batch
             self.cursor = first - 1  # nothing on disk before the window: go on from it
         return self.pending(limit, max_bytes)
+
+    async def next_frames(
+        self, encode: Encoder, limit: int = 1000, max_bytes: int = DEFAULT_CHUNK_BYTES
+    ) -> bytes:
+        """`next_batch()` encoded by `encode` (b"" when nothing is new). A cursor inside the
+        window gets the frames the stream encoded once for every subscriber at that cursor
+        (the live case: they move in step), so the fan-out costs one encoding per event,
+        not one per subscriber."""
+        stream = self.stream
+        await stream.aload()
+        if self.cursor + 1 < stream.first_seq:
+            batch = await self.next_batch(limit, max_bytes)
+            return encode(batch) if batch else b""
+        self._wake.clear()
+        end, frames = stream.frames_after(self.cursor, encode, limit, max_bytes)
+        if frames:
+            self.cursor = end
+            if end < stream.last_seq:
+                self._wake.set()
+        return frames
 
     def pending(self, limit: int = 1000, max_bytes: int = DEFAULT_CHUNK_BYTES) -> list[StoredEvent]:
         """Events after the cursor (at most `limit`, cut after `max_bytes` of JSON), advancing
@@ -156,6 +180,9 @@ class DeploymentStream:
         self._window: list[bytes] = []
         self._first_seq = 1
         self._subscribers: set[Subscription] = set()
+        # The last frames encoded for a cursor: (cursor, next_seq, limit, max_bytes, encoder),
+        # the seq they end at, the bytes (shared by the subscribers at that cursor).
+        self._shared: tuple[tuple[Any, ...], int, bytes] | None = None
         self.next_seq = 1
         self._seq_known = False  # next_seq is right (loaded once, or learnt from the index)
         self._loading: asyncio.Future[None] | None = None
@@ -275,6 +302,7 @@ class DeploymentStream:
 
     def release(self) -> None:
         """Drop the window (only for an idle stream whose events are all on disk)."""
+        self._shared = None
         self._window = []
         self._first_seq = self.next_seq
         self.loaded = False
@@ -420,6 +448,22 @@ class DeploymentStream:
             out.append(StoredEvent(seq + 1 + offset, data))
             size += len(data)
         return out
+
+    def frames_after(
+        self, seq: int, encode: Encoder, limit: int, max_bytes: int
+    ) -> tuple[int, bytes]:
+        """(last seq, `encode(events_after(seq, …))`), encoded once per cursor and stream
+        position: every subscriber at `seq` gets the same bytes object."""
+        key = (seq, self.next_seq, limit, max_bytes, encode)
+        shared = self._shared
+        if shared is not None and shared[0] == key:
+            return shared[1], shared[2]
+        batch = self.events_after(seq, limit, max_bytes=max_bytes)
+        if not batch:
+            return seq, b""
+        frames = encode(batch)
+        self._shared = (key, batch[-1].seq, frames)
+        return batch[-1].seq, frames
 
     def subscribe(self, after_seq: int = 0) -> Subscription:
         """A cursor that will receive every event with `seq > after_seq`."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-__all__ = ["Database", "redact_url"]
+__all__ = ["Database", "DedicatedConnection", "redact_url"]
 
 _CONNECT_TIMEOUT = 5
 
@@ -26,6 +27,43 @@ def redact_url(url: str) -> str:
         host = f"{host}:{parts.port}"
     user = f"{parts.username}:***@" if parts.username else ""
     return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+
+
+class DedicatedConnection:
+    """One async connection kept by a hot path (the event flusher, the replica's pulls): no
+    pool checkout and no liveness check before each statement, so a statement costs one round
+    trip. Connects on first use; any failure drops it (the next statement connects again) and
+    is raised to the caller, which retries as it would with the pool. Statements of several
+    tasks are serialised by the connection."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._connecting = asyncio.Lock()
+
+    async def execute(self, query: str, params: Any = None) -> list[Any]:
+        """Run one statement (autocommit: its own transaction) and return its rows."""
+        async with self._connecting:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT
+                )
+            conn = self._conn
+        try:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall() if cur.description is not None else []
+        except BaseException:
+            if self._conn is conn:
+                self._conn = None
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
+            raise
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
 
 
 class Database:
