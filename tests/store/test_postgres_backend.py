@@ -82,6 +82,44 @@ async def test_events_are_durable_ordered_and_indexed_across_instances(
         await db.aclose()
 
 
+async def test_a_lone_event_is_announced_at_once_and_a_burst_once_per_deployment(
+    postgres_server: PostgresServer,
+) -> None:
+    """Issue 16 fan-out: the first event after a quiet spell is committed (and announced to
+    the other replicas) without waiting for the flush interval; a burst is one commit that
+    announces each deployment's last seq once."""
+    url = postgres_server.create_database()
+    db = Database(url)
+    await db.open()
+    listener = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    await listener.execute("LISTEN catalyst_events")
+    log = PgEventLog(db, flush_interval=3.0)
+    await log.start()
+    try:
+
+        async def notes(count: int) -> list[str]:
+            got: list[str] = []
+            async for note in listener.notifies(timeout=10):
+                got.append(note.payload)
+                if len(got) == count:
+                    break
+            return got
+
+        log.append("aaaaaaaaaaaaaaaa", b'{"seq": 1}', seq=1)
+        assert await asyncio.wait_for(notes(1), 2.0) == ["aaaaaaaaaaaaaaaa:1"]  # not 3 s
+        for seq in range(2, 302):
+            log.append("aaaaaaaaaaaaaaaa", b'{"seq": %d}' % seq, seq=seq)
+        log.append("bbbbbbbbbbbbbbbb", b'{"seq": 1}', seq=1)
+        assert sorted(await notes(2)) == ["aaaaaaaaaaaaaaaa:301", "bbbbbbbbbbbbbbbb:1"]
+        await log.flush()
+        rows = await (await listener.execute("SELECT count(*) FROM events")).fetchone()
+        assert rows == (302,)
+    finally:
+        await log.aclose()
+        await listener.close()
+        await db.aclose()
+
+
 async def test_a_failed_batch_is_retried_without_loss_or_duplicates(
     postgres_server: PostgresServer,
 ) -> None:

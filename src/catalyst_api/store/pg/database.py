@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 __all__ = ["Database", "DedicatedConnection", "redact_url"]
 
 _CONNECT_TIMEOUT = 5
+T = TypeVar("T")
 
 
 def redact_url(url: str) -> str:
@@ -43,6 +44,15 @@ class DedicatedConnection:
 
     async def execute(self, query: str, params: Any = None) -> list[Any]:
         """Run one statement (autocommit: its own transaction) and return its rows."""
+
+        async def one(conn: psycopg.AsyncConnection[Any]) -> list[Any]:
+            cur = await conn.execute(query, params)
+            return await cur.fetchall() if cur.description is not None else []
+
+        return await self.run(one)
+
+    async def run(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """`work(connection)`, connecting first when needed; a failure drops the connection."""
         async with self._connecting:
             if self._conn is None or self._conn.closed:
                 self._conn = await psycopg.AsyncConnection.connect(
@@ -50,8 +60,7 @@ class DedicatedConnection:
                 )
             conn = self._conn
         try:
-            cur = await conn.execute(query, params)
-            return await cur.fetchall() if cur.description is not None else []
+            return await work(conn)
         except BaseException:
             if self._conn is conn:
                 self._conn = None

@@ -38,6 +38,8 @@ _INSERT = (
 )
 
 
+_ONE_STATEMENT_ROWS = 200
+_NOTIFY = "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload"
 _WRITE = (
     "WITH written AS (INSERT INTO events (deployment_id, seq, body) "
     "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[]) "
@@ -238,10 +240,13 @@ class PgEventLog:
             self._pending[deployment_id] = rows + self._pending.get(deployment_id, [])
 
     async def _write(self, batch: dict[str, list[tuple[int, bytes]]]) -> None:
-        """One statement (its own transaction: one round trip, whatever the batch): the rows
-        and a notification per deployment, delivered when it commits. Every round trip here
-        also waits behind the loop's other work (the subscribers the emit woke), so fewer
-        round trips is what keeps emit → commit → other replicas short."""
+        """A batch and a notification per deployment, delivered when it commits. A small
+        batch (a lone event: the live case) is one statement, its own transaction: one round
+        trip, and every round trip here also waits behind the loop's other work (the
+        subscribers the emit woke), so that keeps emit → commit → other replicas short. A
+        large one (a burst) is a pipelined insert in a transaction, for throughput (about a
+        quarter faster than the arrays for thousands of rows, `bench_ha` append). A failure leaves the batch queued; the next try
+        connects again."""
         ids: list[str] = []
         seqs: list[int] = []
         bodies: list[str] = []
@@ -251,8 +256,16 @@ class PgEventLog:
                 seqs.append(seq)
                 bodies.append(line.decode())
         payloads = [f"{d}:{rows[-1][0]}" for d, rows in batch.items()]
-        # A failure leaves the batch queued; the next try connects again.
-        await self._writer.execute(_WRITE, (ids, seqs, bodies, CHANNEL, payloads))
+        if len(seqs) <= _ONE_STATEMENT_ROWS:
+            await self._writer.execute(_WRITE, (ids, seqs, bodies, CHANNEL, payloads))
+        else:
+
+            async def pipelined(conn: psycopg.AsyncConnection[Any]) -> None:
+                async with conn.transaction(), conn.cursor() as cur:
+                    await cur.executemany(_INSERT, list(zip(ids, seqs, bodies, strict=True)))
+                    await cur.execute(_NOTIFY, (CHANNEL, payloads))
+
+            await self._writer.run(pipelined)
         if self.on_durable is not None:
             self.on_durable(len(seqs))
 
