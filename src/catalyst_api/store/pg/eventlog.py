@@ -245,8 +245,8 @@ class PgEventLog:
         trip, and every round trip here also waits behind the loop's other work (the
         subscribers the emit woke), so that keeps emit → commit → other replicas short. A
         large one (a burst) is a pipelined insert in a transaction, for throughput (about a
-        quarter faster than the arrays for thousands of rows, `bench_ha` append). A failure leaves the batch queued; the next try
-        connects again."""
+        quarter faster than the arrays for thousands of rows, `bench_ha` append). A
+        failure leaves the batch queued; the next try connects again."""
         ids: list[str] = []
         seqs: list[int] = []
         bodies: list[str] = []
