@@ -93,3 +93,22 @@ def test_kustomize_component_matches_the_chart(
     assert by_name(built["spec"]["template"]["spec"]["volumes"]) == by_name(
         rendered["spec"]["template"]["spec"]["volumes"]
     )
+
+
+def test_the_console_oidc_client_is_rendered_with_the_issuer(render: Callable[..., Any]) -> None:
+    values = {"auth": {**AUTH_VALUES["auth"]}}
+    values["auth"]["oidc"] = {**AUTH_VALUES["auth"]["oidc"], "consoleClientID": "catalyst-console"}
+    env = {
+        e["name"]: e.get("value")
+        for e in _container(render(values).get("Deployment", "catalyst-api").obj)["env"]
+    }
+    assert env["CATALYST_CONSOLE_OIDC_CLIENT_ID"] == "catalyst-console"
+    assert Settings.from_env(
+        {
+            k: v
+            for k, v in env.items()
+            if k.startswith("CATALYST_AUTH_") or k.startswith("CATALYST_CONSOLE_")
+        }
+    ).auth_oidc_issuer
+    without = _container(render(AUTH_VALUES).get("Deployment", "catalyst-api").obj)["env"]
+    assert "CATALYST_CONSOLE_OIDC_CLIENT_ID" not in {e["name"] for e in without}
