@@ -49,10 +49,11 @@ def test_plan_prints_the_resources_the_summary_and_the_estimate(
         ["load", "balancer", "lb11", "1", "5.39", "5.39"],
     ]
     assert "Estimate: 18.37 EUR/month (0.0294 EUR/hour), net of VAT" in lines
-    assert lines[-1] == (
+    assert lines[-2] == (
         "warning: no price for primary IPv4 SKU 'primary-ipv4' in the price table "
         f"({server.services.settings.prices_file}): 2 left out of the estimate"
     )
+    assert lines[-1].startswith("hint: `HCLOUD_TOKEN=… catalyst-api prices fetch")
     assert len(server.services.deployments.registry) == 0
 
 

@@ -109,7 +109,13 @@ def plan_lines(plan: PlanResponse) -> list[str]:
             f"Estimate: {estimate.get('monthly', 0):.2f} {currency}/month "
             f"({estimate.get('hourly', 0):.4f} {currency}/hour), net of VAT"
         )
-    lines += [f"warning: {warning}" for warning in plan.get("warnings", [])]
+    warnings = plan.get("warnings", [])
+    lines += [f"warning: {warning}" for warning in warnings]
+    if any("price table" in warning for warning in warnings):
+        lines.append(
+            "hint: `HCLOUD_TOKEN=… catalyst-api prices fetch -o prices.json` writes your "
+            "project's full price list; the server reads it from CATALYST_PRICES_FILE"
+        )
     return lines
 
 
