@@ -13,7 +13,9 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["default_base_env", "resolve_binary", "tofu_env"]
+from catalyst_api.provisioner.models import ProvisionError
+
+__all__ = ["default_base_env", "require_binary", "resolve_binary", "tofu_env"]
 
 _ENV_ALLOWLIST = (
     "PATH",
@@ -45,6 +47,16 @@ def default_base_env() -> dict[str, str]:
 def resolve_binary(binary: str, base_env: Mapping[str, str]) -> str | None:
     """The configured executable's full path, looked up on the child's PATH; None if absent."""
     return shutil.which(binary, path=base_env.get("PATH", os.defpath))
+
+
+def require_binary(binary: str, base_env: Mapping[str, str]) -> str:
+    """`resolve_binary`, or the `ProvisionError` (step `init`) OpenTofu's absence is reported as."""
+    found = resolve_binary(binary, base_env)
+    if found is None:
+        raise ProvisionError(
+            f'tofu init: exec: "{binary}": executable file not found in $PATH', step="init"
+        )
+    return found
 
 
 def tofu_env(

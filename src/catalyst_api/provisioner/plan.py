@@ -35,15 +35,12 @@ from catalyst_api.config import Settings, format_go_duration
 from catalyst_api.events.models import Event
 from catalyst_api.logs import scrubber
 from catalyst_api.provisioner import workdir as wd
-from catalyst_api.provisioner.environment import default_base_env, resolve_binary, tofu_env
+from catalyst_api.provisioner.environment import default_base_env, require_binary, tofu_env
 from catalyst_api.provisioner.models import ProvisionError, ProvisionJob
 from catalyst_api.provisioner.steps import StepHook, TofuRun
 from catalyst_api.provisioner.tfvars import (
-    build_tfvars,
     effective_ghcr_token,
-    public_tfvars,
-    secret_env,
-    write_tfvars,
+    stage_run_inputs,
 )
 
 __all__ = ["PLAN_DIR_PREFIX", "PlannedChange", "TofuPlanner", "action_of"]
@@ -138,19 +135,19 @@ class TofuPlanner:
         """The planned changes of `job`; `ProvisionError` when a step fails
         (`ProvisionTimedOut` past `CATALYST_PLAN_TIMEOUT`)."""
         ghcr_token = effective_ghcr_token(job, self._settings, require=True)
-        binary = resolve_binary(self._settings.tofu_binary, self._base_env)
-        if binary is None:
-            raise ProvisionError(
-                f'tofu init: exec: "{self._settings.tofu_binary}": executable file not found '
-                "in $PATH",
-                step="init",
-            )
+        binary = require_binary(self._settings.tofu_binary, self._base_env)
         budget = self._settings.plan_timeout
         deadline = asyncio.get_running_loop().time() + budget.total_seconds()
         workdir = Path(tempfile.mkdtemp(prefix=PLAN_DIR_PREFIX, dir=self._temp_root))  # 0700
         try:
             with scrubber.registered(*job.secret_values()):
-                secrets_env = self._stage(job, workdir, ghcr_token)
+                secrets_env = stage_run_inputs(
+                    job,
+                    self._settings,
+                    workdir,
+                    ghcr_token=ghcr_token,
+                    plugin_mirror_dir=self._mirror,
+                )
                 run = TofuRun(
                     binary=binary,
                     workdir=workdir,
@@ -168,20 +165,6 @@ class TofuPlanner:
                 return _changes(shown.stdout)
         finally:
             await asyncio.shield(asyncio.to_thread(shutil.rmtree, workdir, True))
-
-    def _stage(self, job: ProvisionJob, workdir: Path, ghcr_token: str) -> dict[str, str]:
-        """Module, tfvars (no secrets) and CLI config into `workdir`; returns the `TF_VAR_*`."""
-        try:
-            wd.stage_module(self._settings.tofu_module_path, workdir)
-        except OSError as exc:
-            raise ProvisionError(f"stage tofu module: {exc}") from None
-        values = build_tfvars(job, self._settings, ghcr_token=ghcr_token)
-        try:
-            write_tfvars(workdir, public_tfvars(values))
-            wd.write_cli_config(workdir, self._mirror)
-        except OSError as exc:
-            raise ProvisionError(f"write plan inputs: {exc}") from None
-        return secret_env(values)
 
 
 def _discard(_: Event) -> None:

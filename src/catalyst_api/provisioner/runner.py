@@ -44,7 +44,7 @@ from catalyst_api.config import Settings, format_go_duration
 from catalyst_api.events.models import Emit, Event
 from catalyst_api.logs import scrubber
 from catalyst_api.provisioner import workdir as wd
-from catalyst_api.provisioner.environment import default_base_env, resolve_binary, tofu_env
+from catalyst_api.provisioner.environment import default_base_env, require_binary, tofu_env
 from catalyst_api.provisioner.models import (
     BANNERS,
     DESTROY_BANNER,
@@ -57,11 +57,8 @@ from catalyst_api.provisioner.pgstate import StateDatabase, deployment_id_of
 from catalyst_api.provisioner.steps import STEP_ARGS, StepHook, TofuRun
 from catalyst_api.provisioner.tfvars import (
     TFVARS_FILE,
-    build_tfvars,
     effective_ghcr_token,
-    public_tfvars,
-    secret_env,
-    write_tfvars,
+    stage_run_inputs,
 )
 
 __all__ = ["STEP_ARGS", "StepHook", "TofuProvisioner"]
@@ -168,20 +165,9 @@ class TofuProvisioner:
             workdir = wd.prepare_workdir(self._settings.tofu_workdir, name)
         except (OSError, ValueError) as exc:
             raise ProvisionError(f"create workdir: {exc}") from None
-        try:
-            wd.stage_module(self._settings.tofu_module_path, workdir)
-        except OSError as exc:
-            raise ProvisionError(f"stage tofu module: {exc}") from None
-        values = build_tfvars(job, self._settings, ghcr_token=ghcr_token)
-        try:
-            write_tfvars(workdir, public_tfvars(values))
-        except OSError as exc:
-            raise ProvisionError(f"write tfvars: {exc}") from None
-        try:
-            wd.write_cli_config(workdir, self._mirror)
-        except OSError as exc:
-            raise ProvisionError(f"write tofu CLI config: {exc}") from None
-        env = secret_env(values)
+        env = stage_run_inputs(
+            job, self._settings, workdir, ghcr_token=ghcr_token, plugin_mirror_dir=self._mirror
+        )
         deployment_id = deployment_id_of(name)
         if self._states is not None and deployment_id is not None:
             try:
@@ -191,15 +177,6 @@ class TofuProvisioner:
         return workdir, env
 
     # --- running -------------------------------------------------------------------------------
-
-    def _resolve_binary(self) -> str:
-        binary = self._settings.tofu_binary
-        found = resolve_binary(binary, self._base_env)
-        if found is None:
-            raise ProvisionError(
-                f'tofu init: exec: "{binary}": executable file not found in $PATH', step="init"
-            )
-        return found
 
     def _start(
         self,
@@ -231,7 +208,7 @@ class TofuProvisioner:
         cancellation OpenTofu is stopped (process tree gone) and `CancelledError` re-raised.
         """
         ghcr_token = effective_ghcr_token(job, self._settings, require=True)
-        binary = self._resolve_binary()
+        binary = require_binary(self._settings.tofu_binary, self._base_env)
         with self._exclusive(job) as name:
             workdir, secrets_env = self._prepare(job, name, ghcr_token)
             try:
@@ -275,7 +252,7 @@ class TofuProvisioner:
         `TF_VAR_hcloud_token`); the tfvars file is deleted after a successful destroy. Raises
         `ProvisionError` like `apply`.
         """
-        binary = self._resolve_binary()
+        binary = require_binary(self._settings.tofu_binary, self._base_env)
         with self._exclusive(job) as name:
             if not self.has_state(job.sovereign_fqdn, workdir=job.workdir):
                 emit(

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from catalyst_api.config import Settings
+from catalyst_api.provisioner import workdir as wd
 from catalyst_api.provisioner.models import GHCR_TOKEN_REQUIRED, ProvisionError, ProvisionJob
 from catalyst_api.provisioner.workdir import SECRET_TFVARS_KEYS, TFVARS_FILE
 
@@ -31,6 +32,7 @@ __all__ = [
     "effective_ghcr_token",
     "public_tfvars",
     "secret_env",
+    "stage_run_inputs",
     "write_tfvars",
 ]
 
@@ -114,3 +116,29 @@ def write_tfvars(workdir: Path, values: dict[str, Any]) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def stage_run_inputs(
+    job: ProvisionJob,
+    settings: Settings,
+    workdir: Path,
+    *,
+    ghcr_token: str,
+    plugin_mirror_dir: Path | None,
+) -> dict[str, str]:
+    """Stage the module, the tfvars file (no secrets) and the CLI config into `workdir`, as
+    Phase 0 and the plan preview both do; returns the run's `TF_VAR_*` secrets (never written)."""
+    try:
+        wd.stage_module(settings.tofu_module_path, workdir)
+    except OSError as exc:
+        raise ProvisionError(f"stage tofu module: {exc}") from None
+    values = build_tfvars(job, settings, ghcr_token=ghcr_token)
+    try:
+        write_tfvars(workdir, public_tfvars(values))
+    except OSError as exc:
+        raise ProvisionError(f"write tfvars: {exc}") from None
+    try:
+        wd.write_cli_config(workdir, plugin_mirror_dir)
+    except OSError as exc:
+        raise ProvisionError(f"write tofu CLI config: {exc}") from None
+    return secret_env(values)
